@@ -1,0 +1,1 @@
+"""Delegato's HTTP front end (Flask). The only package that imports Flask."""
