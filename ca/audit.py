@@ -1,0 +1,106 @@
+"""A hash-chained audit trail: every state change is an event carrying the hash of the one before.
+
+Each event's hash is SHA-256 over a canonical JSON of its fields and the previous hash, so changing,
+removing or reordering any event breaks the chain from that point; the head (last seq and hash) is
+kept apart, so removing the newest events is noticed too.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from ca.clock import Clock
+from ca.storage import Session, repo
+from ca.storage.records import AuditEvent
+
+GENESIS_HASH = "0" * 64
+
+
+def event_hash(event: AuditEvent) -> str:
+    """SHA-256 over the canonical JSON of the event's content and its predecessor's hash."""
+    content = {
+        "seq": event.seq,
+        "at": event.at.astimezone(dt.UTC).isoformat(),
+        "actor": event.actor,
+        "action": event.action,
+        "object_type": event.object_type,
+        "object_id": event.object_id,
+        "details": event.details,
+        "prev_hash": event.prev_hash,
+    }
+    canonical = json.dumps(content, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class AuditVerification:
+    """Outcome of `audit verify`: how many events were checked and what is wrong, if anything."""
+
+    events: int
+    head_seq: int
+    problems: tuple[str, ...] = field(default_factory=tuple)
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+
+class AuditLog:
+    """Appends events inside the caller's transaction and verifies the chain."""
+
+    def __init__(self, clock: Clock) -> None:
+        self._clock = clock
+
+    def record(
+        self,
+        session: Session,
+        *,
+        actor: str,
+        action: str,
+        object_type: str,
+        object_id: str,
+        details: Mapping[str, Any] | None = None,
+    ) -> AuditEvent:
+        """Append one event; it becomes visible (and the head moves) when the caller commits."""
+        last_seq, last_hash = repo.lock_audit_head(session)
+        event = AuditEvent(
+            seq=last_seq + 1,
+            at=self._clock.now(),
+            actor=actor,
+            action=action,
+            object_type=object_type,
+            object_id=object_id,
+            details=json.loads(json.dumps(dict(details or {}), default=str)),
+            prev_hash=last_hash,
+        )
+        event = AuditEvent(**{**event.__dict__, "hash": event_hash(event)})
+        repo.append_audit_event(session, event)
+        return event
+
+    def verify(self, session: Session) -> AuditVerification:
+        """Walk the chain from genesis; report the first break of each kind."""
+        problems: list[str] = []
+        expected_prev, expected_seq, count = GENESIS_HASH, 1, 0
+        for event in repo.iter_audit_events(session):
+            count += 1
+            if event.seq != expected_seq:
+                problems.append(f"event {expected_seq} is missing (next present is {event.seq})")
+            if event.prev_hash != expected_prev:
+                problems.append(f"event {event.seq} does not follow its predecessor (removed or reordered)")
+            if event_hash(event) != event.hash:
+                problems.append(f"event {event.seq} was altered: its hash does not match its content")
+            expected_prev, expected_seq = event.hash, event.seq + 1
+            if len(problems) >= 20:
+                break
+        head_seq, head_hash = repo.audit_head(session)
+        if not problems and (head_seq != expected_seq - 1 or head_hash != expected_prev):
+            problems.append(
+                f"the chain ends at event {expected_seq - 1} but the head says {head_seq}: "
+                "events were removed from the end"
+            )
+        return AuditVerification(events=count, head_seq=head_seq, problems=tuple(problems))

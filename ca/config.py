@@ -1,0 +1,172 @@
+"""Configuration: ``$DELEGATO_HOME/delegato.toml`` plus ``DELEGATO_*`` environment, validated once.
+
+Raw TOML tables are checked key by key so a typo fails start-up with the file and key named, rather
+than being silently ignored. Secrets (key passphrases) never live here: key URIs name where the
+passphrase comes from (an environment variable or a file).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from ca.durations import format_duration, parse_duration
+from ca.errors import CAError, ErrorKind
+
+CONFIG_FILE = "delegato.toml"
+DEFAULT_PUBLIC_URL = "http://127.0.0.1:8080"
+
+
+def _config_error(key: str, detail: str) -> CAError:
+    return CAError(ErrorKind.CONFIGURATION, detail, field=key)
+
+
+@dataclass(frozen=True)
+class IssuanceConfig:
+    """How delegate certificates are shaped in time and subject."""
+
+    default_lifetime: dt.timedelta = dt.timedelta(hours=24)
+    max_lifetime: dt.timedelta = dt.timedelta(days=7)
+    backdate: dt.timedelta = dt.timedelta(minutes=5)
+    country: str = "US"
+
+    def __post_init__(self) -> None:
+        if self.default_lifetime > self.max_lifetime:
+            raise _config_error(
+                "issuance.default_lifetime", "must not be longer than issuance.max_lifetime"
+            )
+        if self.backdate > dt.timedelta(hours=1):
+            raise _config_error("issuance.backdate", "must be at most 1h")
+        if len(self.country) != 2 or not self.country.isalpha() or not self.country.isupper():
+            raise _config_error("issuance.country", "must be a two-letter ISO 3166 code")
+
+
+@dataclass(frozen=True)
+class CRLConfig:
+    """CRL freshness: nextUpdate is thisUpdate + validity (STANDARDS.md §5: at most 24 h)."""
+
+    validity: dt.timedelta = dt.timedelta(hours=12)
+
+    def __post_init__(self) -> None:
+        if self.validity > dt.timedelta(hours=24):
+            raise _config_error("crl.validity", "must be at most 24h (ATIS-1000080 practice)")
+
+
+@dataclass(frozen=True)
+class Config:
+    """Validated configuration of one Delegato home."""
+
+    home: Path
+    public_url: str = DEFAULT_PUBLIC_URL
+    database_url: str = ""
+    issuance: IssuanceConfig = field(default_factory=IssuanceConfig)
+    crl: CRLConfig = field(default_factory=CRLConfig)
+
+    def __post_init__(self) -> None:
+        parts = urlsplit(self.public_url)
+        if parts.scheme not in ("http", "https") or not parts.netloc:
+            raise _config_error("public_url", f"{self.public_url!r} is not an http(s) URL")
+        if parts.query or parts.fragment or "@" in parts.netloc:
+            raise _config_error("public_url", "must have no userinfo, query or fragment")
+        object.__setattr__(self, "public_url", self.public_url.rstrip("/"))
+        if not self.database_url:
+            object.__setattr__(self, "database_url", f"sqlite:///{self.home / 'delegato.db'}")
+
+    @property
+    def config_path(self) -> Path:
+        return self.home / CONFIG_FILE
+
+    @property
+    def keys_dir(self) -> Path:
+        return self.home / "keys"
+
+    @property
+    def pki_dir(self) -> Path:
+        return self.home / "pki"
+
+    def certificate_url(self, serial_hex: str) -> str:
+        """The x5u of one certificate chain (ARCHITECTURE.md "Publication")."""
+        return f"{self.public_url}/certs/{serial_hex}.pem"
+
+    def crl_url(self, issuer_id: str) -> str:
+        return f"{self.public_url}/crl/{issuer_id}.crl"
+
+    @classmethod
+    def load(cls, home: str | Path | None = None, env: Mapping[str, str] | None = None) -> Config:
+        """Read the home's delegato.toml (if any) and apply the environment on top."""
+        env = os.environ if env is None else env
+        home_path = Path(home or env.get("DELEGATO_HOME") or Path.home() / ".delegato")
+        raw: dict[str, Any] = {}
+        path = home_path / CONFIG_FILE
+        if path.exists():
+            try:
+                raw = tomllib.loads(path.read_text())
+            except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+                raise _config_error(str(path), f"is not valid TOML: {exc}") from None
+        return cls.from_mapping(home_path.resolve(), raw, env)
+
+    @classmethod
+    def from_mapping(
+        cls, home: Path, raw: Mapping[str, Any], env: Mapping[str, str] | None = None
+    ) -> Config:
+        env = env or {}
+        _only_keys("", raw, {"public_url", "database_url", "issuance", "crl"})
+        issuance_raw = _table(raw, "issuance")
+        _only_keys("issuance.", issuance_raw, {"default_lifetime", "max_lifetime", "backdate", "country"})
+        crl_raw = _table(raw, "crl")
+        _only_keys("crl.", crl_raw, {"validity"})
+        durations = {
+            name: parse_duration(str(value), f"issuance.{name}")
+            for name, value in issuance_raw.items()
+            if name != "country"
+        }
+        issuance = IssuanceConfig(
+            **durations, **({"country": issuance_raw["country"]} if "country" in issuance_raw else {})
+        )
+        crl = CRLConfig(**{k: parse_duration(str(v), f"crl.{k}") for k, v in crl_raw.items()})
+        return cls(
+            home=home,
+            public_url=env.get("DELEGATO_PUBLIC_URL") or raw.get("public_url") or DEFAULT_PUBLIC_URL,
+            database_url=env.get("DELEGATO_DATABASE_URL") or raw.get("database_url") or "",
+            issuance=issuance,
+            crl=crl,
+        )
+
+    def to_toml(self) -> str:
+        """The file `delegato init` writes: every setting spelled out, defaults included."""
+        lines = [
+            "# Delegato configuration. DELEGATO_PUBLIC_URL and DELEGATO_DATABASE_URL override.",
+            f'public_url = "{self.public_url}"',
+            "# database_url = \"postgresql+psycopg://delegato@db.example.net/delegato\"",
+            "# (default: the embedded SQLite store delegato.db in this home)",
+            "",
+            "[issuance]",
+            f'default_lifetime = "{format_duration(self.issuance.default_lifetime)}"',
+            f'max_lifetime = "{format_duration(self.issuance.max_lifetime)}"',
+            f'backdate = "{format_duration(self.issuance.backdate)}"',
+            f'country = "{self.issuance.country}"',
+            "",
+            "[crl]",
+            f'validity = "{format_duration(self.crl.validity)}"',
+            "",
+        ]
+        return "\n".join(lines)
+
+
+def _table(raw: Mapping[str, Any], name: str) -> Mapping[str, Any]:
+    value = raw.get(name, {})
+    if not isinstance(value, Mapping):
+        raise _config_error(name, "must be a table")
+    return value
+
+
+def _only_keys(prefix: str, raw: Mapping[str, Any], allowed: set[str]) -> None:
+    unknown = sorted(set(raw) - allowed)
+    if unknown:
+        raise _config_error(prefix + unknown[0], f"unknown setting; allowed: {', '.join(sorted(allowed))}")

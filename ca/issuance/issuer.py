@@ -1,0 +1,106 @@
+"""Prepare (lint) then issue (sign) — the only code that applies a CA key to a certificate.
+
+After boulder ``issuance/cert.go``: ``prepare`` signs the template with a throwaway key of the same
+curve, lints that copy, and returns a single-use token; ``issue`` redeems the token once, signs with
+the real key, and checks that the signed TBS equals the linted TBS byte for byte.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import threading
+from dataclasses import dataclass, field
+
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import ec
+
+from ca.errors import CAError, ErrorKind, SubProblem
+from ca.issuance.template import CertificateTemplate, build
+from ca.keys import KeyManagers
+from ca.lint import run_lints
+from ca.tnauth import TNAuthList
+
+_lint_keys: dict[str, ec.EllipticCurvePrivateKey] = {}
+_lint_keys_lock = threading.Lock()
+
+
+def lint_key_for(curve: ec.EllipticCurve) -> ec.EllipticCurvePrivateKey:
+    """A process-wide throwaway key on ``curve``: it signs only lint copies, never a real certificate."""
+    with _lint_keys_lock:
+        key = _lint_keys.get(curve.name)
+        if key is None:
+            key = _lint_keys[curve.name] = ec.generate_private_key(curve)
+        return key
+
+
+def hash_for(curve: ec.EllipticCurve) -> hashes.HashAlgorithm:
+    """ecdsa-with-SHA256 for P-256; SHA-384 for P-384 CA keys (US SHAKEN CP v1.4)."""
+    return hashes.SHA384() if isinstance(curve, ec.SECP384R1) else hashes.SHA256()
+
+
+@dataclass(frozen=True)
+class SigningIdentity:
+    """An issuer as the signer sees it: its certificate, the chain above it and where its key lives."""
+
+    id: str
+    certificate: x509.Certificate | None  # None only while a root signs itself
+    chain: tuple[x509.Certificate, ...]  # above ``certificate``, root omitted
+    key_uri: str
+    tn_auth_list: TNAuthList | None = None
+
+
+@dataclass
+class IssuanceToken:
+    """Proof that a template was linted; redeemable once, by the issuer that made it."""
+
+    issuer_id: str
+    builder: x509.CertificateBuilder
+    lint_certificate: x509.Certificate
+    _redeemed: bool = field(default=False, repr=False)
+
+    @property
+    def tbs_sha256(self) -> str:
+        return hashlib.sha256(self.lint_certificate.tbs_certificate_bytes).hexdigest()
+
+
+class Issuer:
+    """Signs certificates for one signing identity, lint first, by construction."""
+
+    def __init__(self, identity: SigningIdentity, keys: KeyManagers) -> None:
+        self.identity = identity
+        self._keys = keys
+        self._lock = threading.Lock()
+
+    def prepare(self, template: CertificateTemplate, now: dt.datetime) -> IssuanceToken:
+        """Build, sign a lint copy with a throwaway key, lint it; refuse if any lint errs."""
+        if template.issuer_certificate is not self.identity.certificate:
+            raise CAError(ErrorKind.INTERNAL, "template names another issuer")
+        builder = build(template)
+        curve = self._keys.public_key(self.identity.key_uri).curve
+        lint_copy = builder.sign(lint_key_for(curve), hash_for(curve))
+        report = run_lints(
+            lint_copy, template.profile, issuer=self.identity.certificate or lint_copy, now=now
+        )
+        if not report.ok:
+            raise CAError(
+                ErrorKind.LINT_FAILED,
+                f"the {template.profile.name} certificate failed {len(report.errors)} lint(s); nothing was signed",
+                subproblems=[SubProblem(r.detail, field=r.lint_id) for r in report.errors],
+            )
+        return IssuanceToken(self.identity.id, builder, lint_copy)
+
+    def issue(self, token: IssuanceToken) -> x509.Certificate:
+        """Redeem ``token`` once: sign with the real key and check TBS equality."""
+        with self._lock:
+            if token.issuer_id != self.identity.id:
+                raise CAError(ErrorKind.INTERNAL, "issuance token belongs to another issuer")
+            if token._redeemed:
+                raise CAError(ErrorKind.INTERNAL, "issuance token was already used")
+            token._redeemed = True
+        key = self._keys.signer(self.identity.key_uri)
+        certificate = token.builder.sign(key, hash_for(key.curve))
+        if certificate.tbs_certificate_bytes != token.lint_certificate.tbs_certificate_bytes:
+            raise CAError(ErrorKind.INTERNAL, "signed TBS differs from the linted TBS; discarded")
+        return certificate

@@ -1,0 +1,56 @@
+"""willing_to_issue(): may this holder get a certificate for this scope, and on what evidence?
+
+After smallstep's sign options: authorization yields constraints (the scope, a notAfter cap) and
+the evidence the audit trail keeps; the signer enforces them. Until the TN registry exists, every
+issuance is an operator issuance and its evidence is the operator's reason.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import Any
+
+from ca.errors import CAError, ErrorKind, malformed
+from ca.storage.records import Organization
+from ca.tnauth import TNAuthList
+
+HOLDER_KINDS = frozenset({"enterprise", "bpo"})
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """Why the scope is authorized, for the audit trail, and until when at most."""
+
+    basis: str  # "operator" until the TN registry decides
+    details: dict[str, Any] = field(default_factory=dict)
+    not_after_cap: dt.datetime | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {"basis": self.basis, **self.details}
+
+
+class Policy:
+    """Decides; never signs and never stores."""
+
+    def willing_to_issue(
+        self, holder: Organization, scope: TNAuthList, *, operator_reason: str | None
+    ) -> Evidence:
+        if holder.kind not in HOLDER_KINDS:
+            raise CAError(
+                ErrorKind.FORBIDDEN,
+                f"organization {holder.id} is a {holder.kind}; delegate certificates go to "
+                "enterprises and BPOs",
+                field="organization",
+            )
+        check_delegate_scope(scope)
+        reason = (operator_reason or "").strip() or "operator issuance (no TN registry decision)"
+        return Evidence(basis="operator", details={"reason": reason})
+
+
+def check_delegate_scope(scope: TNAuthList) -> None:
+    """A delegate certificate lists telephone numbers only (STANDARDS.md §4 delegate profile)."""
+    if not scope.has_numbers:
+        raise malformed("tns", "name at least one telephone number or range")
+    if scope.spcs:
+        raise malformed("tns", "a delegate certificate carries numbers only, not an SPC")

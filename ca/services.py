@@ -1,0 +1,101 @@
+"""Composition root: build_services(config) wires every part once; callers never construct parts."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ca.audit import AuditLog
+from ca.authority import CertificateAuthority
+from ca.ceremony import DevCeremony, DevHierarchy
+from ca.clock import Clock, SystemClock
+from ca.config import Config
+from ca.crl import CRLService
+from ca.errors import CAError, ErrorKind
+from ca.issuers import IssuerDirectory
+from ca.keys import KeyManagers, default_key_managers
+from ca.organizations import Organizations
+from ca.policy import Policy
+from ca.ra import RegistrationAuthority
+from ca.storage.engine import Storage
+from ca.tnauth import TNAuthList
+
+
+@dataclass
+class Services:
+    config: Config
+    clock: Clock
+    storage: Storage
+    keys: KeyManagers
+    audit: AuditLog
+    issuers: IssuerDirectory
+    authority: CertificateAuthority
+    crls: CRLService
+    policy: Policy
+    ra: RegistrationAuthority
+    organizations: Organizations
+
+    def check_ready(self) -> None:
+        """Start-up checks: the home is initialized, the schema current, every issuer key matches."""
+        if not self.config.config_path.exists():
+            raise CAError(
+                ErrorKind.CONFIGURATION,
+                f"{self.config.home} is not a Delegato home: run `delegato init` first",
+                field="home",
+            )
+        self.storage.migrate()
+        self.issuers.reload()
+        self.issuers.check_keys()
+
+    def close(self) -> None:
+        self.keys.close()
+        self.storage.dispose()
+
+
+def build_services(
+    config: Config, *, clock: Clock | None = None, keys: KeyManagers | None = None
+) -> Services:
+    clock = clock or SystemClock()
+    keys = keys or default_key_managers()
+    storage = Storage(config.database_url)
+    audit = AuditLog(clock)
+    issuers = IssuerDirectory(storage, keys, config)
+    authority = CertificateAuthority(storage, issuers, config, clock, audit)
+    crls = CRLService(storage, issuers, keys, config, clock, audit)
+    policy = Policy()
+    ra = RegistrationAuthority(storage, issuers, authority, crls, policy, config, clock, audit)
+    return Services(
+        config=config,
+        clock=clock,
+        storage=storage,
+        keys=keys,
+        audit=audit,
+        issuers=issuers,
+        authority=authority,
+        crls=crls,
+        policy=policy,
+        ra=ra,
+        organizations=Organizations(storage, clock, audit),
+    )
+
+
+def initialize_home(
+    services: Services, *, spc: str, sca_scope: TNAuthList, crl_model: str, actor: str
+) -> DevHierarchy:
+    """`delegato init`: config file, database schema, dev trust hierarchy, first CRLs."""
+    config = services.config
+    if config.config_path.exists():
+        raise CAError(
+            ErrorKind.CONFLICT, f"{config.home} is already initialized; choose another --home", field="home"
+        )
+    config.home.mkdir(parents=True, exist_ok=True)
+    services.storage.migrate()
+    hierarchy = DevCeremony(services.storage, services.keys, config, services.clock, services.audit).run(
+        spc=spc, sca_scope=sca_scope, crl_model=crl_model, actor=actor
+    )
+    services.issuers.reload()
+    for info in services.issuers.all():
+        if info.record.role in ("root", "sca"):
+            services.crls.generate(info.id, actor=actor)
+    # Written last: a home with a config file is a finished home.
+    config.config_path.write_text(config.to_toml())
+    return hierarchy

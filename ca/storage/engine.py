@@ -1,0 +1,97 @@
+"""Engine, sessions and migrations. The caller owns each transaction (one per request, job or command)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from alembic import command
+from alembic.config import Config as AlembicConfig
+from sqlalchemy import create_engine, event, inspect
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.orm import Session, sessionmaker
+
+from ca.errors import CAError, ErrorKind
+
+MIGRATIONS = Path(__file__).with_name("migrations")
+
+
+def _sqlite_engine(url: str) -> Engine:
+    engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False})
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        # Take transaction control away from the sqlite3 module so that "begin" below decides.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(connection: Any) -> None:
+        # Writers take the lock up front: a deferred transaction that later upgrades to a write
+        # lock can fail with SQLITE_BUSY without waiting, which would break concurrent issuance.
+        # Read-only units of work begin deferred so WAL readers never wait for writers.
+        readonly = connection.get_execution_options().get("delegato_readonly", False)
+        connection.exec_driver_sql("BEGIN" if readonly else "BEGIN IMMEDIATE")
+
+    return engine
+
+
+class Storage:
+    """A database: SQLite (embedded default) or PostgreSQL (production), behind one interface."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        if url.startswith("sqlite"):
+            self.engine = _sqlite_engine(url)
+        else:
+            self.engine = create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
+        self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+        self._readers = sessionmaker(
+            self.engine.execution_options(delegato_readonly=True), expire_on_commit=False
+        )
+
+    @property
+    def dialect(self) -> str:
+        return self.engine.dialect.name
+
+    @contextmanager
+    def transaction(self) -> Iterator[Session]:
+        """One unit of work: committed when the block ends, rolled back if it raises."""
+        with self._sessions.begin() as session:
+            yield session
+
+    @contextmanager
+    def read(self) -> Iterator[Session]:
+        """A unit of work that only reads (on SQLite it never takes the write lock)."""
+        with self._readers.begin() as session:
+            yield session
+
+    def migrate(self) -> None:
+        """Bring the schema to the newest Alembic revision."""
+        config = AlembicConfig()
+        config.set_main_option("script_location", str(MIGRATIONS))
+        try:
+            with self.engine.begin() as connection:
+                config.attributes["connection"] = connection
+                command.upgrade(config, "head")
+        except OperationalError as exc:
+            raise CAError(
+                ErrorKind.CONFIGURATION, f"cannot migrate the database: {exc.orig}", field="database_url"
+            ) from None
+
+    def is_migrated(self) -> bool:
+        try:
+            return inspect(self.engine).has_table("alembic_version")
+        except OperationalError:
+            return False
+
+    def dispose(self) -> None:
+        self.engine.dispose()

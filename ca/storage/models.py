@@ -1,0 +1,173 @@
+"""SQLAlchemy 2 typed models: the only place table shapes are written down (besides migrations)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.engine import Dialect
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.types import TypeDecorator
+
+
+class UTCDateTime(TypeDecorator[dt.datetime]):
+    """Aware UTC datetimes on every backend (SQLite keeps no zone; PostgreSQL uses timestamptz)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: dt.datetime | None, dialect: Dialect) -> Any:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to the database")
+        value = value.astimezone(dt.UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> dt.datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=dt.UTC)
+        return value.astimezone(dt.UTC)
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class OrganizationRow(Base):
+    __tablename__ = "organizations"
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(20))
+    name: Mapped[str] = mapped_column(String(200))
+    spid: Mapped[str | None] = mapped_column(String(40))
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+
+
+class IssuerRow(Base):
+    """A signing identity: the dev root, an SCA, or a CRL signer, with its key's URI (never the key)."""
+
+    __tablename__ = "issuers"
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    role: Mapped[str] = mapped_column(String(20))  # root | sca | crl_signer
+    parent_id: Mapped[str | None] = mapped_column(ForeignKey("issuers.id"))
+    certificate_der: Mapped[bytes] = mapped_column(LargeBinary)
+    chain_pem: Mapped[str] = mapped_column(Text)  # certificates above this one, root omitted
+    key_uri: Mapped[str] = mapped_column(String(500))
+    crl_model: Mapped[str] = mapped_column(String(10))  # direct | indirect
+    crl_signer_id: Mapped[str | None] = mapped_column(ForeignKey("issuers.id"))
+    active: Mapped[bool] = mapped_column(Boolean)
+    not_before: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    not_after: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+
+
+class CounterRow(Base):
+    """Monotonic counters (CRL numbers per issuer): incremented with UPDATE ... RETURNING."""
+
+    __tablename__ = "counters"
+    name: Mapped[str] = mapped_column(String(80), primary_key=True)
+    value: Mapped[int] = mapped_column(BigInteger)
+
+
+class SerialRow(Base):
+    """A serial reserved before anything is signed with it (ARCHITECTURE.md issuance step 2)."""
+
+    __tablename__ = "serials"
+    serial: Mapped[str] = mapped_column(String(42), primary_key=True)
+    issuer_id: Mapped[str] = mapped_column(ForeignKey("issuers.id"))
+    reserved_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+
+
+class IntentRow(Base):
+    """The linted copy of a certificate about to be signed: the record of intent (step 4)."""
+
+    __tablename__ = "intents"
+    serial: Mapped[str] = mapped_column(ForeignKey("serials.serial"), primary_key=True)
+    issuer_id: Mapped[str] = mapped_column(ForeignKey("issuers.id"))
+    organization_id: Mapped[str | None] = mapped_column(ForeignKey("organizations.id"))
+    profile: Mapped[str] = mapped_column(String(40))
+    lint_der: Mapped[bytes] = mapped_column(LargeBinary)
+    tbs_sha256: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+
+
+class CertificateRow(Base):
+    __tablename__ = "certificates"
+    serial: Mapped[str] = mapped_column(ForeignKey("serials.serial"), primary_key=True)
+    issuer_id: Mapped[str] = mapped_column(ForeignKey("issuers.id"), index=True)
+    organization_id: Mapped[str | None] = mapped_column(ForeignKey("organizations.id"), index=True)
+    profile: Mapped[str] = mapped_column(String(40))
+    der: Mapped[bytes] = mapped_column(LargeBinary)
+    tn_auth_list_der: Mapped[bytes | None] = mapped_column(LargeBinary)
+    not_before: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    not_after: Mapped[dt.datetime] = mapped_column(UTCDateTime, index=True)
+    issued_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+
+
+class CertificateRangeRow(Base):
+    """The numbers a certificate carries as (length, lo, hi), for "which certificates cover N"."""
+
+    __tablename__ = "certificate_ranges"
+    __table_args__ = (Index("ix_certificate_ranges_lookup", "length", "lo", "hi"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    serial: Mapped[str] = mapped_column(ForeignKey("certificates.serial"), index=True)
+    length: Mapped[int] = mapped_column(Integer)
+    lo: Mapped[int] = mapped_column(BigInteger)
+    hi: Mapped[int] = mapped_column(BigInteger)
+
+
+class RevocationRow(Base):
+    __tablename__ = "revocations"
+    serial: Mapped[str] = mapped_column(ForeignKey("certificates.serial"), primary_key=True)
+    issuer_id: Mapped[str] = mapped_column(ForeignKey("issuers.id"), index=True)
+    reason: Mapped[str] = mapped_column(String(40))
+    revoked_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    revoked_by: Mapped[str] = mapped_column(String(200))
+    comment: Mapped[str | None] = mapped_column(Text)
+
+
+class CRLRow(Base):
+    __tablename__ = "crls"
+    __table_args__ = (UniqueConstraint("issuer_id", "number", name="uq_crls_issuer_number"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    issuer_id: Mapped[str] = mapped_column(ForeignKey("issuers.id"), index=True)
+    number: Mapped[int] = mapped_column(BigInteger)
+    this_update: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    next_update: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    der: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+class AuditHeadRow(Base):
+    """The chain head: locked by every appender so sequence numbers and hashes stay in one line."""
+
+    __tablename__ = "audit_head"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    seq: Mapped[int] = mapped_column(BigInteger)
+    hash: Mapped[str] = mapped_column(String(64))
+
+
+class AuditEventRow(Base):
+    __tablename__ = "audit_events"
+    seq: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    at: Mapped[dt.datetime] = mapped_column(UTCDateTime, index=True)
+    actor: Mapped[str] = mapped_column(String(200))
+    action: Mapped[str] = mapped_column(String(60), index=True)
+    object_type: Mapped[str] = mapped_column(String(40))
+    object_id: Mapped[str] = mapped_column(String(80), index=True)
+    details: Mapped[str] = mapped_column(Text)  # canonical JSON
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64))

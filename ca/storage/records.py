@@ -1,0 +1,89 @@
+"""Domain records that storage returns: plain frozen dataclasses, so rows never leave ca/storage."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Organization:
+    id: str
+    kind: str  # enterprise | bpo | tn_authority | operator
+    name: str
+    spid: str | None
+    created_at: dt.datetime
+
+
+@dataclass(frozen=True)
+class IssuerRecord:
+    id: str
+    role: str  # root | sca | crl_signer
+    parent_id: str | None
+    certificate_der: bytes
+    chain_pem: str
+    key_uri: str
+    crl_model: str  # direct | indirect
+    crl_signer_id: str | None
+    active: bool
+    not_before: dt.datetime
+    not_after: dt.datetime
+    created_at: dt.datetime
+
+
+@dataclass(frozen=True)
+class Revocation:
+    serial: str
+    issuer_id: str
+    reason: str
+    revoked_at: dt.datetime
+    revoked_by: str
+    comment: str | None = None
+
+
+@dataclass(frozen=True)
+class CertificateRecord:
+    serial: str
+    issuer_id: str
+    organization_id: str | None
+    profile: str
+    der: bytes
+    tn_auth_list_der: bytes | None
+    not_before: dt.datetime
+    not_after: dt.datetime
+    issued_at: dt.datetime
+    revocation: Revocation | None = None
+
+
+@dataclass(frozen=True)
+class Intent:
+    serial: str
+    issuer_id: str
+    organization_id: str | None
+    profile: str
+    lint_der: bytes
+    tbs_sha256: str
+    created_at: dt.datetime
+
+
+@dataclass(frozen=True)
+class CRLRecord:
+    issuer_id: str
+    number: int
+    this_update: dt.datetime
+    next_update: dt.datetime
+    der: bytes
+
+
+@dataclass(frozen=True)
+class AuditEvent:
+    seq: int
+    at: dt.datetime
+    actor: str
+    action: str
+    object_type: str
+    object_id: str
+    details: dict[str, Any] = field(default_factory=dict)
+    prev_hash: str = ""
+    hash: str = ""

@@ -1,0 +1,322 @@
+"""Repository functions: each takes the caller's session and never commits."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Iterable, Iterator
+
+from sqlalchemy import func, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from ca.errors import CAError, ErrorKind
+from ca.storage.models import (
+    AuditEventRow,
+    AuditHeadRow,
+    CertificateRangeRow,
+    CertificateRow,
+    CounterRow,
+    CRLRow,
+    IntentRow,
+    IssuerRow,
+    OrganizationRow,
+    RevocationRow,
+    SerialRow,
+)
+from ca.storage.records import (
+    AuditEvent,
+    CertificateRecord,
+    CRLRecord,
+    Intent,
+    IssuerRecord,
+    Organization,
+    Revocation,
+)
+
+# --- organizations -------------------------------------------------------------------------
+
+
+def add_organization(session: Session, org: Organization) -> None:
+    session.add(OrganizationRow(**org.__dict__))
+
+
+def get_organization(session: Session, org_id: str) -> Organization | None:
+    row = session.get(OrganizationRow, org_id)
+    return _organization(row) if row else None
+
+
+def find_organizations(session: Session, name: str) -> list[Organization]:
+    rows = session.scalars(select(OrganizationRow).where(OrganizationRow.name == name))
+    return [_organization(row) for row in rows]
+
+
+def _organization(row: OrganizationRow) -> Organization:
+    return Organization(row.id, row.kind, row.name, row.spid, row.created_at)
+
+
+# --- issuers -------------------------------------------------------------------------------
+
+
+def add_issuer(session: Session, issuer: IssuerRecord) -> None:
+    session.add(IssuerRow(**issuer.__dict__))
+
+
+def get_issuer(session: Session, issuer_id: str) -> IssuerRecord | None:
+    row = session.get(IssuerRow, issuer_id)
+    return _issuer(row) if row else None
+
+
+def set_crl_signer(session: Session, issuer_id: str, signer_id: str) -> None:
+    session.execute(update(IssuerRow).where(IssuerRow.id == issuer_id).values(crl_signer_id=signer_id))
+
+
+def list_issuers(session: Session, role: str | None = None) -> list[IssuerRecord]:
+    query = select(IssuerRow).order_by(IssuerRow.created_at, IssuerRow.id)
+    if role:
+        query = query.where(IssuerRow.role == role)
+    return [_issuer(row) for row in session.scalars(query)]
+
+
+def _issuer(row: IssuerRow) -> IssuerRecord:
+    return IssuerRecord(
+        id=row.id,
+        role=row.role,
+        parent_id=row.parent_id,
+        certificate_der=row.certificate_der,
+        chain_pem=row.chain_pem,
+        key_uri=row.key_uri,
+        crl_model=row.crl_model,
+        crl_signer_id=row.crl_signer_id,
+        active=row.active,
+        not_before=row.not_before,
+        not_after=row.not_after,
+        created_at=row.created_at,
+    )
+
+
+# --- counters ------------------------------------------------------------------------------
+
+
+def next_counter(session: Session, name: str) -> int:
+    """Increment and return a named counter atomically (one statement, row-locked until commit)."""
+    dialect = session.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    statement = (
+        insert(CounterRow)
+        .values(name=name, value=1)
+        .on_conflict_do_update(index_elements=["name"], set_={"value": CounterRow.value + 1})
+        .returning(CounterRow.value)
+    )
+    return int(session.execute(statement).scalar_one())
+
+
+# --- serials, intents, certificates --------------------------------------------------------
+
+
+def reserve_serial(session: Session, serial: str, issuer_id: str, at: dt.datetime) -> bool:
+    """Reserve a serial; False if it was ever reserved before (serials are never reused)."""
+    try:
+        with session.begin_nested():
+            session.add(SerialRow(serial=serial, issuer_id=issuer_id, reserved_at=at))
+    except IntegrityError:
+        return False
+    return True
+
+
+def add_intent(session: Session, intent: Intent) -> None:
+    session.add(IntentRow(**intent.__dict__))
+
+
+def get_intent(session: Session, serial: str) -> Intent | None:
+    row = session.get(IntentRow, serial)
+    if row is None:
+        return None
+    return Intent(
+        row.serial, row.issuer_id, row.organization_id, row.profile, row.lint_der,
+        row.tbs_sha256, row.created_at,
+    )
+
+
+def add_certificate(
+    session: Session, cert: CertificateRecord, intervals: Iterable[tuple[int, int, int]]
+) -> None:
+    values = {k: v for k, v in cert.__dict__.items() if k != "revocation"}
+    session.add(CertificateRow(**values))
+    session.flush()
+    session.add_all(
+        CertificateRangeRow(serial=cert.serial, length=length, lo=lo, hi=hi)
+        for length, lo, hi in intervals
+    )
+
+
+def get_certificate(session: Session, serial: str) -> CertificateRecord | None:
+    row = session.get(CertificateRow, serial)
+    if row is None:
+        return None
+    revocation = session.get(RevocationRow, serial)
+    return _certificate(row, revocation)
+
+
+def list_certificates(
+    session: Session, organization_id: str | None = None, limit: int = 100
+) -> list[CertificateRecord]:
+    query = select(CertificateRow, RevocationRow).outerjoin(
+        RevocationRow, RevocationRow.serial == CertificateRow.serial
+    )
+    if organization_id:
+        query = query.where(CertificateRow.organization_id == organization_id)
+    query = query.order_by(CertificateRow.issued_at.desc()).limit(limit)
+    return [_certificate(cert, rev) for cert, rev in session.execute(query)]
+
+
+def certificates_covering(
+    session: Session, length: int, number: int, at: dt.datetime
+) -> list[CertificateRecord]:
+    """Certificates valid at ``at`` whose TNAuthList holds the number (traceback)."""
+    query = (
+        select(CertificateRow, RevocationRow)
+        .join(CertificateRangeRow, CertificateRangeRow.serial == CertificateRow.serial)
+        .outerjoin(RevocationRow, RevocationRow.serial == CertificateRow.serial)
+        .where(
+            CertificateRangeRow.length == length,
+            CertificateRangeRow.lo <= number,
+            CertificateRangeRow.hi >= number,
+            CertificateRow.not_before <= at,
+            CertificateRow.not_after >= at,
+        )
+        .distinct()
+    )
+    return [_certificate(cert, rev) for cert, rev in session.execute(query)]
+
+
+def _certificate(row: CertificateRow, revocation: RevocationRow | None) -> CertificateRecord:
+    return CertificateRecord(
+        serial=row.serial,
+        issuer_id=row.issuer_id,
+        organization_id=row.organization_id,
+        profile=row.profile,
+        der=row.der,
+        tn_auth_list_der=row.tn_auth_list_der,
+        not_before=row.not_before,
+        not_after=row.not_after,
+        issued_at=row.issued_at,
+        revocation=_revocation(revocation) if revocation else None,
+    )
+
+
+# --- revocations and CRLs ------------------------------------------------------------------
+
+
+def add_revocation(session: Session, revocation: Revocation) -> None:
+    if session.get(RevocationRow, revocation.serial) is not None:
+        raise CAError(
+            ErrorKind.CONFLICT, f"certificate {revocation.serial} is already revoked", field="serial"
+        )
+    session.add(RevocationRow(**revocation.__dict__))
+
+
+def revocations_for_crl(
+    session: Session, issuer_id: str, not_expired_at: dt.datetime
+) -> list[tuple[Revocation, dt.datetime]]:
+    """Revocations of the issuer's certificates that are unexpired at the CRL's thisUpdate."""
+    query = (
+        select(RevocationRow, CertificateRow.not_after)
+        .join(CertificateRow, CertificateRow.serial == RevocationRow.serial)
+        .where(RevocationRow.issuer_id == issuer_id, CertificateRow.not_after >= not_expired_at)
+        .order_by(RevocationRow.serial)
+    )
+    return [(_revocation(rev), not_after) for rev, not_after in session.execute(query)]
+
+
+def _revocation(row: RevocationRow) -> Revocation:
+    return Revocation(row.serial, row.issuer_id, row.reason, row.revoked_at, row.revoked_by, row.comment)
+
+
+def add_crl(session: Session, crl: CRLRecord) -> None:
+    session.add(CRLRow(**crl.__dict__))
+
+
+def latest_crl(session: Session, issuer_id: str) -> CRLRecord | None:
+    row = session.scalars(
+        select(CRLRow).where(CRLRow.issuer_id == issuer_id).order_by(CRLRow.number.desc()).limit(1)
+    ).first()
+    if row is None:
+        return None
+    return CRLRecord(row.issuer_id, row.number, row.this_update, row.next_update, row.der)
+
+
+def latest_revocation_at(session: Session, issuer_id: str) -> dt.datetime | None:
+    return session.scalar(
+        select(func.max(RevocationRow.revoked_at)).where(RevocationRow.issuer_id == issuer_id)
+    )
+
+
+# --- audit ---------------------------------------------------------------------------------
+
+
+def lock_audit_head(session: Session) -> tuple[int, str]:
+    """Lock the chain head for this transaction; returns (last seq, last hash)."""
+    row = session.scalars(select(AuditHeadRow).where(AuditHeadRow.id == 1).with_for_update()).one()
+    return row.seq, row.hash
+
+
+def append_audit_event(session: Session, event: AuditEvent) -> None:
+    session.add(
+        AuditEventRow(
+            seq=event.seq,
+            at=event.at,
+            actor=event.actor,
+            action=event.action,
+            object_type=event.object_type,
+            object_id=event.object_id,
+            details=json.dumps(event.details, sort_keys=True, separators=(",", ":")),
+            prev_hash=event.prev_hash,
+            hash=event.hash,
+        )
+    )
+    session.execute(
+        update(AuditHeadRow).where(AuditHeadRow.id == 1).values(seq=event.seq, hash=event.hash)
+    )
+
+
+def audit_head(session: Session) -> tuple[int, str]:
+    row = session.get_one(AuditHeadRow, 1)
+    return row.seq, row.hash
+
+
+def iter_audit_events(session: Session, batch: int = 1000) -> Iterator[AuditEvent]:
+    """All events in sequence order, read in batches."""
+    after = 0
+    while True:
+        rows = session.scalars(
+            select(AuditEventRow).where(AuditEventRow.seq > after).order_by(AuditEventRow.seq).limit(batch)
+        ).all()
+        if not rows:
+            return
+        for row in rows:
+            yield _audit_event(row)
+        after = rows[-1].seq
+
+
+def audit_events_for(session: Session, object_id: str) -> list[AuditEvent]:
+    rows = session.scalars(
+        select(AuditEventRow).where(AuditEventRow.object_id == object_id).order_by(AuditEventRow.seq)
+    )
+    return [_audit_event(row) for row in rows]
+
+
+def _audit_event(row: AuditEventRow) -> AuditEvent:
+    return AuditEvent(
+        seq=row.seq,
+        at=row.at,
+        actor=row.actor,
+        action=row.action,
+        object_type=row.object_type,
+        object_id=row.object_id,
+        details=json.loads(row.details),
+        prev_hash=row.prev_hash,
+        hash=row.hash,
+    )
+

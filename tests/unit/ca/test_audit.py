@@ -1,0 +1,61 @@
+"""`audit verify` notices any change, removal or reordering of events."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import text
+
+from ca.storage import repo
+
+
+@pytest.fixture
+def populated(services):
+    for name in ("A", "B", "C"):
+        services.organizations.add("enterprise", name, actor="operator:test")
+    return services
+
+
+def _verify(services):
+    with services.storage.read() as session:
+        return services.audit.verify(session)
+
+
+def _sql(services, statement: str, **params) -> None:
+    with services.storage.engine.begin() as connection:
+        connection.execute(text(statement), params)
+
+
+def test_intact_chain_verifies(populated):
+    result = _verify(populated)
+    assert result.ok, result.problems
+    with populated.storage.read() as session:
+        assert result.events == repo.audit_head(session)[0] >= 3
+
+
+def test_changed_event_is_detected(populated):
+    _sql(populated, "update audit_events set actor = 'mallory' where seq = 2")
+    result = _verify(populated)
+    assert not result.ok and any("event 2 was altered" in p for p in result.problems)
+
+
+def test_removed_event_is_detected(populated):
+    _sql(populated, "delete from audit_events where seq = 2")
+    result = _verify(populated)
+    assert not result.ok and any("missing" in p for p in result.problems)
+
+
+def test_reordered_events_are_detected(populated):
+    # Swap the content of two events, keeping each one's own hash consistent with itself.
+    _sql(populated, "update audit_events set seq = -1 where seq = 2")
+    _sql(populated, "update audit_events set seq = 2 where seq = 3")
+    _sql(populated, "update audit_events set seq = 3 where seq = -1")
+    result = _verify(populated)
+    assert not result.ok
+
+
+def test_truncated_tail_is_detected(populated):
+    with populated.storage.read() as session:
+        head = repo.audit_head(session)[0]
+    _sql(populated, "delete from audit_events where seq = :seq", seq=head)
+    result = _verify(populated)
+    assert not result.ok and any("removed from the end" in p for p in result.problems)

@@ -1,0 +1,198 @@
+"""The issuance cycle as a user sees it: what gets signed, what gets stored, what gets refused."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+
+import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+
+from ca import oids
+from ca.errors import CAError, ErrorKind
+from ca.ra import CertificateRequest
+from ca.storage import repo
+from ca.tnauth import TNAuthList, decode_strict
+from tests.conftest import NOW, make_csr
+
+
+def _request(services, org_id: str, *, tns=(), ranges=("12025550100:100",), **kw) -> CertificateRequest:
+    csr, _ = make_csr()
+    return CertificateRequest(
+        organization_id=org_id,
+        csr=csr,
+        tn_auth_list=TNAuthList.from_user(tns=tns, ranges=ranges),
+        actor="operator:test",
+        **kw,
+    )
+
+
+@pytest.fixture
+def enterprise(services):
+    return services.organizations.add("enterprise", "Example Corp", actor="operator:test")
+
+
+def test_issued_certificate_carries_exactly_the_requested_numbers(services, enterprise):
+    issued = services.ra.request_certificate(
+        _request(services, enterprise.id, tns=("+1 202 555 0042",), ranges=("12025550100:100",))
+    )
+    ext = issued.certificate.extensions.get_extension_for_oid(oids.TN_AUTH_LIST)
+    scope = decode_strict(ext.value.value)
+    assert scope == TNAuthList.from_user(tns=["12025550042"], ranges=["12025550100:100"])
+    assert ext.critical is False
+    assert issued.x5u == f"{services.config.public_url}/certs/{issued.serial}.pem"
+    assert issued.chain[1].subject == services.issuers.active_sca().certificate.subject
+
+
+def test_csr_extensions_are_ignored(services, enterprise):
+    csr, _ = make_csr(extensions=True)  # asks for cA=TRUE
+    request = dataclasses.replace(_request(services, enterprise.id), csr=csr)
+    issued = services.ra.request_certificate(request)
+    constraints = issued.certificate.extensions.get_extension_for_class(x509.BasicConstraints).value
+    assert constraints.ca is False
+
+
+def test_validity_is_backdated_and_defaults_to_24h(services, enterprise):
+    issued = services.ra.request_certificate(_request(services, enterprise.id))
+    assert issued.not_before == NOW - dt.timedelta(minutes=5)
+    assert issued.not_after == NOW + dt.timedelta(hours=24)
+
+
+def test_lifetime_above_maximum_is_refused(services, enterprise):
+    with pytest.raises(CAError) as info:
+        services.ra.request_certificate(_request(services, enterprise.id, lifetime=dt.timedelta(days=8)))
+    assert info.value.field == "lifetime"
+
+
+def test_not_after_never_passes_the_issuer(services, enterprise, clock):
+    sca = services.issuers.active_sca()
+    clock.set(sca.certificate.not_valid_after_utc - dt.timedelta(hours=2))
+    issued = services.ra.request_certificate(_request(services, enterprise.id))
+    assert issued.not_after == sca.certificate.not_valid_after_utc
+
+
+def test_scope_outside_the_issuer_is_refused_naming_exactly_what_is_outside(services, enterprise):
+    request = _request(
+        services, enterprise.id, tns=("13035550100",), ranges=("12025559990:20", "12025550000:10")
+    )
+    with pytest.raises(CAError) as info:
+        services.ra.request_certificate(request)
+    assert info.value.kind is ErrorKind.OUT_OF_ISSUER_SCOPE
+    outside = {sub.value for sub in info.value.subproblems}
+    # 12025559990..99 is inside, 12025560000..09 is not; 12025550000:10 is inside.
+    assert outside == {"12025560000:10", "13035550100"}
+
+
+@pytest.mark.parametrize(
+    ("key", "message"),
+    [
+        (ec.generate_private_key(ec.SECP384R1()), "P-256"),
+    ],
+)
+def test_non_p256_keys_are_refused(services, enterprise, key, message):
+    csr, _ = make_csr(key)
+    request = dataclasses.replace(_request(services, enterprise.id), csr=csr)
+    with pytest.raises(CAError) as info:
+        services.ra.request_certificate(request)
+    assert info.value.kind is ErrorKind.BAD_PUBLIC_KEY
+    assert message in info.value.detail
+
+
+def test_tampered_csr_is_refused(services, enterprise):
+    csr, _ = make_csr()
+    der = x509.load_pem_x509_csr(csr).public_bytes(serialization.Encoding.DER)
+    tampered = bytearray(der)
+    tampered[-5] ^= 0x01  # inside the signature
+    request = dataclasses.replace(_request(services, enterprise.id), csr=bytes(tampered))
+    with pytest.raises(CAError) as info:
+        services.ra.request_certificate(request)
+    assert info.value.kind is ErrorKind.BAD_CSR
+
+
+def test_a_tn_authority_cannot_hold_a_delegate_certificate(services):
+    tnsp = services.organizations.add("tn_authority", "Carrier", "1234", actor="operator:test")
+    with pytest.raises(CAError) as info:
+        services.ra.request_certificate(_request(services, tnsp.id))
+    assert info.value.kind is ErrorKind.FORBIDDEN
+
+
+def test_every_certificate_has_an_intent_and_audit_events(services, enterprise):
+    issued = services.ra.request_certificate(_request(services, enterprise.id))
+    with services.storage.read() as session:
+        intent = repo.get_intent(session, issued.serial)
+        stored = repo.get_certificate(session, issued.serial)
+        events = [e.action for e in repo.audit_events_for(session, issued.serial)]
+    assert intent is not None and stored is not None
+    assert x509.load_der_x509_certificate(intent.lint_der).tbs_certificate_bytes == (
+        issued.certificate.tbs_certificate_bytes
+    )
+    assert events == ["certificate.signing", "certificate.signed"]
+
+
+def test_a_crash_before_signing_leaves_an_intent_and_no_certificate(services, enterprise, monkeypatch):
+    sca = services.issuers.active_sca()
+
+    def crash(token):
+        raise RuntimeError("power cut")
+
+    monkeypatch.setattr(sca.signer, "issue", crash)
+    with pytest.raises(RuntimeError):
+        services.ra.request_certificate(_request(services, enterprise.id))
+    with services.storage.read() as session:
+        from sqlalchemy import text  # tests may look at tables directly
+
+        intents = session.execute(text("select serial from intents")).scalars().all()
+        certificates = session.execute(text("select serial from certificates")).scalars().all()
+    assert len(intents) == 1 and certificates == []
+
+
+def test_a_template_that_fails_lint_is_never_signed(services, enterprise, monkeypatch):
+    sca = services.issuers.active_sca()
+    signed = []
+    original_issue = sca.signer.issue
+    monkeypatch.setattr(sca.signer, "issue", lambda token: signed.append(token) or original_issue(token))
+    # A profile demanding a 1-hour maximum makes the 24 h lint copy fail.
+    strict = dataclasses.replace(services.authority._profile, max_validity=dt.timedelta(hours=1))
+    monkeypatch.setattr(services.authority, "_profile", strict)
+    with pytest.raises(CAError) as info:
+        services.ra.request_certificate(_request(services, enterprise.id))
+    assert info.value.kind is ErrorKind.LINT_FAILED
+    assert info.value.subproblems
+    assert signed == []
+    with services.storage.read() as session:
+        from sqlalchemy import text
+
+        assert session.execute(text("select count(*) from intents")).scalar_one() == 0
+        assert session.execute(text("select count(*) from serials")).scalar_one() == 1
+
+
+def test_serials_are_positive_fixed_width_and_distinct(services, enterprise):
+    serials = {services.ra.request_certificate(_request(services, enterprise.id)).serial for _ in range(5)}
+    assert len(serials) == 5
+    for serial in serials:
+        value = int(serial, 16)
+        assert value.bit_length() == 127 and value > 0
+
+
+def test_token_is_single_use(services, enterprise):
+    from ca.issuance.template import CertificateTemplate, subject_name
+
+    sca = services.issuers.active_sca()
+    key = ec.generate_private_key(ec.SECP256R1())
+    template = CertificateTemplate(
+        profile=services.authority._profile,
+        subject=subject_name("US", "Example", "SHAKEN Example"),
+        public_key=key.public_key(),
+        serial=(1 << 126) | 12345,
+        not_before=NOW,
+        not_after=NOW + dt.timedelta(hours=1),
+        issuer_certificate=sca.certificate,
+        tn_auth_list=TNAuthList.from_user(tns=["12025550100"]),
+        crl_url=sca.crl_url,
+    )
+    token = sca.signer.prepare(template, NOW)
+    sca.signer.issue(token)
+    with pytest.raises(CAError, match="already used"):
+        sca.signer.issue(token)
