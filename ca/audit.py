@@ -67,16 +67,16 @@ class AuditLog:
         details: Mapping[str, Any] | None = None,
     ) -> AuditEvent:
         """Append one event; it becomes visible (and the head moves) when the caller commits."""
-        last_seq, last_hash = repo.lock_audit_head(session)
+        seq, previous_hash = repo.advance_audit_head(session)
         event = AuditEvent(
-            seq=last_seq + 1,
+            seq=seq,
             at=self._clock.now(),
             actor=actor,
             action=action,
             object_type=object_type,
             object_id=object_id,
             details=json.loads(json.dumps(dict(details or {}), default=str)),
-            prev_hash=last_hash,
+            prev_hash=previous_hash,
         )
         event = AuditEvent(**{**event.__dict__, "hash": event_hash(event)})
         repo.append_audit_event(session, event)
@@ -91,9 +91,13 @@ class AuditLog:
             if event.seq != expected_seq:
                 problems.append(f"event {expected_seq} is missing (next present is {event.seq})")
             if event.prev_hash != expected_prev:
-                problems.append(f"event {event.seq} does not follow its predecessor (removed or reordered)")
+                problems.append(
+                    f"event {event.seq} does not follow its predecessor (removed or reordered)"
+                )
             if event_hash(event) != event.hash:
-                problems.append(f"event {event.seq} was altered: its hash does not match its content")
+                problems.append(
+                    f"event {event.seq} was altered: its hash does not match its content"
+                )
             expected_prev, expected_seq = event.hash, event.seq + 1
             if len(problems) >= 20:
                 break

@@ -28,7 +28,6 @@ from ca.storage.records import CertificateRecord, Intent
 from ca.tnauth import TNAuthList
 
 
-
 @dataclass(frozen=True)
 class IssuanceOrder:
     """What the RA asks the CA to sign, already authorized."""
@@ -95,7 +94,9 @@ class CertificateAuthority:
         template = CertificateTemplate(
             profile=self._profile,
             subject=subject_name(
-                self._config.issuance.country, order.organization_name, f"SHAKEN {order.organization_name}"
+                self._config.issuance.country,
+                order.organization_name,
+                f"SHAKEN {order.organization_name}",
             ),
             public_key=order.public_key,
             serial=serial,
@@ -132,7 +133,9 @@ class CertificateAuthority:
                 details={
                     "issuer": issuer.id,
                     "organization": order.organization_id,
-                    "tn_auth_list": template.tn_auth_list.to_json() if template.tn_auth_list else [],
+                    "tn_auth_list": template.tn_auth_list.to_json()
+                    if template.tn_auth_list
+                    else [],
                     "not_before": not_before.isoformat(),
                     "not_after": not_after.isoformat(),
                     "tbs_sha256": token.tbs_sha256,
@@ -153,7 +156,9 @@ class CertificateAuthority:
                     organization_id=order.organization_id,
                     profile=self._profile.name,
                     der=certificate.public_bytes(serialization.Encoding.DER),
-                    tn_auth_list_der=template.tn_auth_list.to_der() if template.tn_auth_list else None,
+                    tn_auth_list_der=template.tn_auth_list.to_der()
+                    if template.tn_auth_list
+                    else None,
                     not_before=not_before,
                     not_after=not_after,
                     issued_at=now,

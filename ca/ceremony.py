@@ -26,8 +26,7 @@ from ca.issuance.template import CertificateTemplate, subject_name
 from ca.keys import KeyManagers
 from ca.keys.file import FileKeyURI
 from ca.organizations import new_id
-from ca.storage import repo
-from ca.storage import Session
+from ca.storage import Session, repo
 from ca.storage.engine import Storage
 from ca.storage.records import IssuerRecord
 from ca.tnauth import TNAuthList
@@ -91,9 +90,11 @@ class DevCeremony:
         )
 
         sca_profile = load_profile("sca")
-        if crl_model == "indirect":
-            # RFC 5280 §4.2.1.3: without cRLSign the SCA cannot sign CRLs; a separate signer does.
-            sca_profile = dataclasses.replace(sca_profile, key_usage=frozenset({"key_cert_sign"}))
+        if crl_model == "direct":
+            # RFC 5280 §4.2.1.3: only a certificate with cRLSign may sign CRLs. In the indirect
+            # model the SCA keeps keyCertSign alone (ATIS-1000080 v005) and a separate signer signs.
+            usage = sca_profile.key_usage | {"crl_sign"}
+            sca_profile = dataclasses.replace(sca_profile, key_usage=frozenset(usage))
         sca_uri = self._new_key("sca")
         scope = TNAuthList([spc, *sca_scope.entries]) if spc else sca_scope
         root_signer = SigningIdentity(root_id, root, (), root_uri)
@@ -101,7 +102,9 @@ class DevCeremony:
             root_signer,
             CertificateTemplate(
                 profile=sca_profile,
-                subject=subject_name(country, org, f"SHAKEN Delegato Development SCA {spc}".strip()),
+                subject=subject_name(
+                    country, org, f"SHAKEN Delegato Development SCA {spc}".strip()
+                ),
                 public_key=self._keys.public_key(sca_uri),
                 serial=draw_serial(),
                 not_before=now - self._config.issuance.backdate,
@@ -117,30 +120,45 @@ class DevCeremony:
         if crl_model == "indirect":
             crl_signer_id = new_id("crl")
             crl_signer_uri = self._new_key("crl-signer")
+            signer_name = subject_name(country, org, "SHAKEN Delegato Development CRL Signer")
             crl_signer = self._sign(
                 SigningIdentity(sca_id, sca, (), sca_uri),
                 CertificateTemplate(
                     profile=load_profile("crl_signer"),
-                    subject=subject_name(country, org, "SHAKEN Delegato Development CRL Signer"),
+                    subject=signer_name,
                     public_key=self._keys.public_key(crl_signer_uri),
                     serial=draw_serial(),
                     not_before=now - self._config.issuance.backdate,
                     not_after=now + CRL_SIGNER_LIFETIME,
                     issuer_certificate=sca,
-                    crl_url=self._config.crl_url(sca_id)
-                    if load_profile("crl_signer").crl_distribution_point == "required"
-                    else None,
+                    # The signer's own status is on the CRL it signs (the SCA's), so verifiers
+                    # that check the whole CRL path (openssl -crl_check_all) find it in scope.
+                    crl_url=self._config.crl_url(sca_id),
+                    crl_issuer=signer_name,
                 ),
                 now,
             )
 
         with self._storage.transaction() as session:
-            self._store(session, root_id, "root", None, root, "", root_uri, "direct", None, now, actor)
-            self._store(session, sca_id, "sca", root_id, sca, "", sca_uri, crl_model, None, now, actor)
+            self._store(
+                session, root_id, "root", None, root, "", root_uri, "direct", None, now, actor
+            )
+            self._store(
+                session, sca_id, "sca", root_id, sca, "", sca_uri, crl_model, None, now, actor
+            )
             if crl_signer is not None and crl_signer_id and crl_signer_uri:
                 self._store(
-                    session, crl_signer_id, "crl_signer", sca_id, crl_signer, _pem(sca).decode(),
-                    crl_signer_uri, "direct", None, now, actor,
+                    session,
+                    crl_signer_id,
+                    "crl_signer",
+                    sca_id,
+                    crl_signer,
+                    _pem(sca).decode(),
+                    crl_signer_uri,
+                    "direct",
+                    None,
+                    now,
+                    actor,
                 )
                 # The SCA and its CRL signer name each other, so the link is made once both exist.
                 repo.set_crl_signer(session, sca_id, crl_signer_id)
@@ -151,7 +169,9 @@ class DevCeremony:
         self._keys.create(uri)
         return uri
 
-    def _sign(self, identity: SigningIdentity, template: CertificateTemplate, now: dt.datetime) -> x509.Certificate:
+    def _sign(
+        self, identity: SigningIdentity, template: CertificateTemplate, now: dt.datetime
+    ) -> x509.Certificate:
         issuer = Issuer(identity, self._keys)
         return issuer.issue(issuer.prepare(template, now))
 

@@ -6,103 +6,29 @@ exit non-zero, and write nothing.
 
 from __future__ import annotations
 
-import getpass
-import json
-import socket
 import sys
-from collections.abc import Callable
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TypeVar
 
 import click
 
+from ca.cli_context import CLIContext, DelegatoGroup, actor, json_option, pass_cli
+from ca.cli_tools import lint_command, tnauth
 from ca.config import Config
 from ca.durations import parse_duration
 from ca.errors import CAError, ErrorKind
-from ca.services import Services, build_services, initialize_home
+from ca.services import build_services, initialize_home
 from ca.tnauth import TNAuthList
-
-F = TypeVar("F", bound=Callable[..., Any])
 
 DEFAULT_SCA_RANGES = ("12025550000:10000", "18885550000:10000")
 
 
-@dataclass
-class CLIContext:
-    home: str | None
-    as_json: bool = False
-    _services: Services | None = field(default=None, repr=False)
-
-    @property
-    def config(self) -> Config:
-        return Config.load(self.home)
-
-    def services(self, *, ready: bool = True) -> Services:
-        if self._services is None:
-            self._services = build_services(self.config)
-            if ready:
-                self._services.check_ready()
-        return self._services
-
-    def close(self) -> None:
-        if self._services is not None:
-            self._services.close()
-
-    def emit(self, data: dict[str, Any], text: str | None = None) -> None:
-        """Print ``data`` as one JSON line with --json, else ``text`` (or a key: value listing)."""
-        if self.as_json:
-            click.echo(json.dumps(data, default=str, sort_keys=True))
-        else:
-            click.echo(text if text is not None else "\n".join(f"{k}: {v}" for k, v in data.items()))
-
-
-def actor() -> str:
-    """Who is acting, for the audit trail: the operator at this terminal."""
-    try:
-        user = getpass.getuser()
-    except Exception:
-        user = "unknown"
-    return f"operator:{user}@{socket.gethostname()}"
-
-
-class DelegatoGroup(click.Group):
-    """Turns CAError into one clear stderr line and a non-zero exit; nothing else leaks."""
-
-    def invoke(self, ctx: click.Context) -> Any:
-        try:
-            return super().invoke(ctx)
-        except CAError as exc:
-            click.echo(f"delegato: error: {exc}", err=True)
-            for sub in exc.subproblems[:20]:
-                where = f"{sub.field}: " if sub.field else ""
-                value = f" ({sub.value})" if sub.value else ""
-                click.echo(f"  - {where}{sub.detail}{value}", err=True)
-            ctx.exit(2 if exc.kind is ErrorKind.MALFORMED else 1)
-        finally:
-            obj = ctx.find_object(CLIContext)
-            if obj is not None:
-                obj.close()
-
-
-def json_option(func: F) -> F:
-    """``--json`` on every command (as well as on the group)."""
-
-    def _set(ctx: click.Context, _param: click.Parameter, value: bool) -> None:
-        if value:
-            ctx.ensure_object(CLIContext).as_json = True
-
-    return click.option(
-        "--json", "as_json", is_flag=True, expose_value=False, callback=_set, is_eager=True,
-        help="Print machine-readable JSON.",
-    )(func)
-
-
-pass_cli = click.make_pass_decorator(CLIContext)
-
-
 @click.group(cls=DelegatoGroup)
-@click.option("--home", envvar="DELEGATO_HOME", type=click.Path(file_okay=False), help="Delegato home directory (DELEGATO_HOME).")
+@click.option(
+    "--home",
+    envvar="DELEGATO_HOME",
+    type=click.Path(file_okay=False),
+    help="Delegato home directory (DELEGATO_HOME).",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print machine-readable JSON.")
 @click.version_option(package_name="delegato")
 @click.pass_context
@@ -119,24 +45,44 @@ def scope_from_options(tns: tuple[str, ...], ranges: tuple[str, ...]) -> TNAuthL
 
 
 @cli.command()
-@click.option("--spc", default="1234", show_default=True, help="The operator's SPC/OCN for the SCA's TNAuthList.")
-@click.option("--sca-range", "sca_ranges", multiple=True, metavar="START:COUNT", help="Number block of the SCA (repeatable).")
-@click.option("--crl-model", type=click.Choice(["direct", "indirect"]), default="direct", show_default=True)
+@click.option(
+    "--spc",
+    default="1234",
+    show_default=True,
+    help="The operator's SPC/OCN for the SCA's TNAuthList.",
+)
+@click.option(
+    "--sca-range",
+    "sca_ranges",
+    multiple=True,
+    metavar="START:COUNT",
+    help="Number block of the SCA (repeatable).",
+)
+@click.option(
+    "--crl-model", type=click.Choice(["direct", "indirect"]), default="direct", show_default=True
+)
 @click.option("--public-url", help="Public base URL of x5u and CRL links (DELEGATO_PUBLIC_URL).")
 @json_option
 @pass_cli
-def init(obj: CLIContext, spc: str, sca_ranges: tuple[str, ...], crl_model: str, public_url: str | None) -> None:
+def init(
+    obj: CLIContext, spc: str, sca_ranges: tuple[str, ...], crl_model: str, public_url: str | None
+) -> None:
     """Create the config, the embedded database and a development trust hierarchy."""
     config = obj.config
     if public_url:
         config = Config(
-            home=config.home, public_url=public_url, database_url=config.database_url,
-            issuance=config.issuance, crl=config.crl,
+            home=config.home,
+            public_url=public_url,
+            database_url=config.database_url,
+            issuance=config.issuance,
+            crl=config.crl,
         )
     spc = spc.strip().upper()
     scope = TNAuthList.from_user(spcs=[spc] if spc else [], ranges=sca_ranges or DEFAULT_SCA_RANGES)
     obj._services = build_services(config)
-    hierarchy = initialize_home(obj._services, spc=spc, sca_scope=scope, crl_model=crl_model, actor=actor())
+    hierarchy = initialize_home(
+        obj._services, spc=spc, sca_scope=scope, crl_model=crl_model, actor=actor()
+    )
     sca = obj._services.issuers.get(hierarchy.sca_id)
     data = {
         "home": str(config.home),
@@ -171,7 +117,9 @@ def org() -> None:
 
 
 @org.command("add")
-@click.option("--kind", type=click.Choice(["enterprise", "bpo", "tn_authority", "operator"]), required=True)
+@click.option(
+    "--kind", type=click.Choice(["enterprise", "bpo", "tn_authority", "operator"]), required=True
+)
 @click.option("--name", required=True)
 @click.option("--spid", help="SPID/OCN (TNSP) or RespOrg id.")
 @json_option
@@ -179,7 +127,10 @@ def org() -> None:
 def org_add(obj: CLIContext, kind: str, name: str, spid: str | None) -> None:
     """Onboard an organization and print its id."""
     created = obj.services().organizations.add(kind, name, spid, actor=actor())
-    obj.emit({"id": created.id, "kind": created.kind, "name": created.name, "spid": created.spid}, created.id)
+    obj.emit(
+        {"id": created.id, "kind": created.kind, "name": created.name, "spid": created.spid},
+        created.id,
+    )
 
 
 # --- certificates --------------------------------------------------------------------------
@@ -192,17 +143,35 @@ def cert() -> None:
 
 @cert.command("issue")
 @click.option("--org", "org_id", required=True, help="Holder organization id.")
-@click.option("--csr", "csr_file", required=True, type=click.Path(dir_okay=False), help="PKCS#10 CSR (PEM or DER), P-256.")
+@click.option(
+    "--csr",
+    "csr_file",
+    required=True,
+    type=click.Path(dir_okay=False),
+    help="PKCS#10 CSR (PEM or DER), P-256.",
+)
 @click.option("--tn", "tns", multiple=True, metavar="N", help="A telephone number (repeatable).")
-@click.option("--range", "ranges", multiple=True, metavar="START:COUNT", help="A number block (repeatable).")
-@click.option("--lifetime", help="Validity, e.g. 24h (default from config, at most issuance.max_lifetime).")
-@click.option("--out", type=click.Path(dir_okay=False), help="Write the PEM chain (leaf first) here.")
+@click.option(
+    "--range", "ranges", multiple=True, metavar="START:COUNT", help="A number block (repeatable)."
+)
+@click.option(
+    "--lifetime", help="Validity, e.g. 24h (default from config, at most issuance.max_lifetime)."
+)
+@click.option(
+    "--out", type=click.Path(dir_okay=False), help="Write the PEM chain (leaf first) here."
+)
 @click.option("--operator-reason", help="Audited reason for an operator issuance.")
 @json_option
 @pass_cli
 def cert_issue(
-    obj: CLIContext, org_id: str, csr_file: str, tns: tuple[str, ...], ranges: tuple[str, ...],
-    lifetime: str | None, out: str | None, operator_reason: str | None,
+    obj: CLIContext,
+    org_id: str,
+    csr_file: str,
+    tns: tuple[str, ...],
+    ranges: tuple[str, ...],
+    lifetime: str | None,
+    out: str | None,
+    operator_reason: str | None,
 ) -> None:
     """Issue a delegate certificate for the given numbers."""
     from ca.ra import CertificateRequest
@@ -233,7 +202,9 @@ def cert_issue(
 
 @cert.command("revoke")
 @click.argument("serial")
-@click.option("--reason", required=True, help="keyCompromise, cessationOfOperation, affiliationChanged, ...")
+@click.option(
+    "--reason", required=True, help="keyCompromise, cessationOfOperation, affiliationChanged, ..."
+)
 @click.option("--comment", help="Free text kept in the audit trail.")
 @json_option
 @pass_cli
@@ -285,7 +256,11 @@ def crl() -> None:
 
 
 @crl.command("generate")
-@click.option("--issuer", "issuer_id", help="Issuer id (default: every root and SCA; with --out, the active SCA).")
+@click.option(
+    "--issuer",
+    "issuer_id",
+    help="Issuer id (default: every root and SCA; with --out, the active SCA).",
+)
 @click.option("--out", type=click.Path(dir_okay=False), help="Write the DER CRL here.")
 @json_option
 @pass_cli
@@ -311,7 +286,9 @@ def crl_generate(obj: CLIContext, issuer_id: str | None, out: str | None) -> Non
         }
         for r in records
     ]
-    obj.emit({"crls": rows}, "\n".join(f"{r['issuer']}: CRL #{r['number']} -> {r['url']}" for r in rows))
+    obj.emit(
+        {"crls": rows}, "\n".join(f"{r['issuer']}: CRL #{r['number']} -> {r['url']}" for r in rows)
+    )
 
 
 # --- audit ---------------------------------------------------------------------------------
@@ -331,7 +308,12 @@ def audit_verify(obj: CLIContext) -> None:
     with services.storage.read() as session:
         result = services.audit.verify(session)
     obj.emit(
-        {"ok": result.ok, "events": result.events, "head": result.head_seq, "problems": list(result.problems)},
+        {
+            "ok": result.ok,
+            "events": result.events,
+            "head": result.head_seq,
+            "problems": list(result.problems),
+        },
         f"audit chain intact: {result.events} events"
         if result.ok
         else "audit chain BROKEN:\n" + "\n".join(f"  - {p}" for p in result.problems),
@@ -344,15 +326,14 @@ def _read_input(path: str, field: str) -> bytes:
     try:
         return Path(path).read_bytes()
     except OSError as exc:
-        raise CAError(ErrorKind.MALFORMED, f"cannot read {path}: {exc.strerror}", field=field) from None
+        raise CAError(
+            ErrorKind.MALFORMED, f"cannot read {path}: {exc.strerror}", field=field
+        ) from None
 
 
 def main() -> None:
     cli(prog_name="delegato")
 
-
-# Inspection commands live in their own module; registered here so `cli` is complete on import.
-from ca.cli_tools import lint_command, tnauth  # noqa: E402
 
 cli.add_command(tnauth)
 cli.add_command(lint_command)

@@ -10,11 +10,11 @@ from typing import Any
 import click
 from cryptography import x509
 
-from ca.cli import CLIContext, json_option, pass_cli
+from ca.cli_context import CLIContext, json_option, pass_cli
 from ca.errors import CAError, ErrorKind, malformed
 from ca.issuance.profiles import load_profile, load_profiles
-from ca.lint.files import iter_certificates
 from ca.lint import run_lints
+from ca.lint.files import iter_certificates
 from ca.tnauth import decode_lenient, decode_strict, tn_auth_list_der, tn_auth_list_from_certificate
 
 _HEX = re.compile(r"^[0-9a-fA-F:\s]+$")
@@ -27,7 +27,11 @@ def tnauth() -> None:
 
 @tnauth.command("decode")
 @click.argument("source")
-@click.option("--lenient", is_flag=True, help="Recover what malformed encodings met in the wild allow, with warnings.")
+@click.option(
+    "--lenient",
+    is_flag=True,
+    help="Recover what malformed encodings met in the wild allow, with warnings.",
+)
 @json_option
 @pass_cli
 def tnauth_decode(obj: CLIContext, source: str, lenient: bool) -> None:
@@ -38,7 +42,11 @@ def tnauth_decode(obj: CLIContext, source: str, lenient: bool) -> None:
         result = decode_lenient(der)
         warnings = list(result.warnings)
         if result.tn_auth_list is None:
-            raise CAError(ErrorKind.MALFORMED, "nothing could be recovered: " + "; ".join(warnings), field="TNAuthList")
+            raise CAError(
+                ErrorKind.MALFORMED,
+                "nothing could be recovered: " + "; ".join(warnings),
+                field="TNAuthList",
+            )
         entries = result.tn_auth_list.to_json()
     else:
         entries = decode_strict(der).to_json()
@@ -72,7 +80,9 @@ def _tn_auth_list_bytes(source: str) -> bytes:
         cleaned = re.sub(r"[:\s]", "", source)
         if len(cleaned) % 2 == 0:
             return bytes.fromhex(cleaned)
-    raise malformed("source", f"{source!r} is neither a readable file nor an even number of hex digits")
+    raise malformed(
+        "source", f"{source!r} is neither a readable file nor an even number of hex digits"
+    )
 
 
 def _as_certificate(data: bytes) -> x509.Certificate | None:
@@ -102,20 +112,36 @@ def choose_profile(certificate: x509.Certificate) -> str:
 
 @click.command("lint")
 @click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True))
-@click.option("--profile", "profile_name", default="auto", show_default=True,
-              help="delegate_ee, sca, test_root, crl_signer, shaken_sp, or auto (by certificate kind).")
-@click.option("--issuer", "issuer_file", type=click.Path(dir_okay=False, exists=True),
-              help="Issuer certificate, for AKI and RFC 9060 encompassment checks.")
+@click.option(
+    "--profile",
+    "profile_name",
+    default="auto",
+    show_default=True,
+    help="delegate_ee, sca, test_root, crl_signer, shaken_sp, or auto (by certificate kind).",
+)
+@click.option(
+    "--issuer",
+    "issuer_file",
+    type=click.Path(dir_okay=False, exists=True),
+    help="Issuer certificate, for AKI and RFC 9060 encompassment checks.",
+)
 @click.option("--show-passing", is_flag=True, help="List passing lints too.")
 @json_option
 @pass_cli
 def lint_command(
-    obj: CLIContext, paths: tuple[str, ...], profile_name: str, issuer_file: str | None, show_passing: bool
+    obj: CLIContext,
+    paths: tuple[str, ...],
+    profile_name: str,
+    issuer_file: str | None,
+    show_passing: bool,
 ) -> None:
     """Lint certificates (PEM, DER, many files or directories) against a profile."""
     profiles = load_profiles()
     if profile_name != "auto" and profile_name not in profiles:
-        raise malformed("profile", f"{profile_name!r} is not a profile; choose from {', '.join(sorted(profiles))}, auto")
+        raise malformed(
+            "profile",
+            f"{profile_name!r} is not a profile; choose from {', '.join(sorted(profiles))}, auto",
+        )
     issuer = _as_certificate(Path(issuer_file).read_bytes()) if issuer_file else None
     files: list[dict[str, Any]] = []
     failed = 0
@@ -128,7 +154,9 @@ def lint_command(
         report = run_lints(item, load_profile(chosen), issuer=issuer)
         failed += not report.ok
         files.append({"name": name, "profile": chosen, "ok": report.ok, **report.to_json()})
-    obj.emit({"files": files, "checked": len(files), "failed": failed}, _lint_text(files, show_passing))
+    obj.emit(
+        {"files": files, "checked": len(files), "failed": failed}, _lint_text(files, show_passing)
+    )
     if failed:
         sys.exit(1)
 
@@ -141,7 +169,9 @@ def _lint_text(files: list[dict[str, Any]], show_passing: bool) -> str:
             continue
         lines.append(f"{item['name']}: {'ok' if item['ok'] else 'FAILED'} ({item['profile']})")
         for result in item.get("results", []):
-            if show_passing or result["status"] not in ("pass", "not_applicable"):
-                lines.append(f"  {result['status']:<6} {result['lint_id']}: {result.get('detail') or ''}".rstrip())
+            if show_passing or result["status"] not in ("pass", "na"):
+                lines.append(
+                    f"  {result['status']:<6} {result['lint']}: {result.get('detail') or ''}".rstrip()
+                )
     lines.append(f"{len(files)} checked, {sum(not f['ok'] for f in files)} failed")
     return "\n".join(lines)

@@ -118,21 +118,26 @@ class Config:
         env = env or {}
         _only_keys("", raw, {"public_url", "database_url", "issuance", "crl"})
         issuance_raw = _table(raw, "issuance")
-        _only_keys("issuance.", issuance_raw, {"default_lifetime", "max_lifetime", "backdate", "country"})
+        _only_keys(
+            "issuance.", issuance_raw, {"default_lifetime", "max_lifetime", "backdate", "country"}
+        )
         crl_raw = _table(raw, "crl")
         _only_keys("crl.", crl_raw, {"validity"})
-        durations = {
+        durations: dict[str, Any] = {
             name: parse_duration(str(value), f"issuance.{name}")
             for name, value in issuance_raw.items()
             if name != "country"
         }
         issuance = IssuanceConfig(
-            **durations, **({"country": issuance_raw["country"]} if "country" in issuance_raw else {})
+            **durations,
+            **({"country": issuance_raw["country"]} if "country" in issuance_raw else {}),
         )
         crl = CRLConfig(**{k: parse_duration(str(v), f"crl.{k}") for k, v in crl_raw.items()})
         return cls(
             home=home,
-            public_url=env.get("DELEGATO_PUBLIC_URL") or raw.get("public_url") or DEFAULT_PUBLIC_URL,
+            public_url=env.get("DELEGATO_PUBLIC_URL")
+            or raw.get("public_url")
+            or DEFAULT_PUBLIC_URL,
             database_url=env.get("DELEGATO_DATABASE_URL") or raw.get("database_url") or "",
             issuance=issuance,
             crl=crl,
@@ -143,7 +148,7 @@ class Config:
         lines = [
             "# Delegato configuration. DELEGATO_PUBLIC_URL and DELEGATO_DATABASE_URL override.",
             f'public_url = "{self.public_url}"',
-            "# database_url = \"postgresql+psycopg://delegato@db.example.net/delegato\"",
+            '# database_url = "postgresql+psycopg://delegato@db.example.net/delegato"',
             "# (default: the embedded SQLite store delegato.db in this home)",
             "",
             "[issuance]",
@@ -169,4 +174,6 @@ def _table(raw: Mapping[str, Any], name: str) -> Mapping[str, Any]:
 def _only_keys(prefix: str, raw: Mapping[str, Any], allowed: set[str]) -> None:
     unknown = sorted(set(raw) - allowed)
     if unknown:
-        raise _config_error(prefix + unknown[0], f"unknown setting; allowed: {', '.join(sorted(allowed))}")
+        raise _config_error(
+            prefix + unknown[0], f"unknown setting; allowed: {', '.join(sorted(allowed))}"
+        )

@@ -36,7 +36,9 @@ def _builder(
     revocations: list[Revocation],
 ) -> x509.CertificateRevocationListBuilder:
     indirect = signer is not issuer
-    signer_ski = signer.certificate.extensions.get_extension_for_class(x509.SubjectKeyIdentifier).value
+    signer_ski = signer.certificate.extensions.get_extension_for_class(
+        x509.SubjectKeyIdentifier
+    ).value
     builder = (
         x509.CertificateRevocationListBuilder()
         .issuer_name(signer.certificate.subject)
@@ -44,7 +46,8 @@ def _builder(
         .next_update(next_update)
         .add_extension(x509.CRLNumber(number), critical=False)
         .add_extension(
-            x509.AuthorityKeyIdentifier.from_issuer_subject_key_identifier(signer_ski), critical=False
+            x509.AuthorityKeyIdentifier.from_issuer_subject_key_identifier(signer_ski),
+            critical=False,
         )
         .add_extension(
             x509.IssuingDistributionPoint(
@@ -71,7 +74,8 @@ def _builder(
             entry = entry.add_extension(x509.CRLReason(reason.flag), critical=False)
         if indirect:
             entry = entry.add_extension(
-                x509.CertificateIssuer([x509.DirectoryName(issuer.certificate.subject)]), critical=True
+                x509.CertificateIssuer([x509.DirectoryName(issuer.certificate.subject)]),
+                critical=True,
             )
         builder = builder.add_revoked_certificate(entry.build())
     return builder
@@ -111,7 +115,9 @@ class CRLService:
             self._lint(builder, issuer, signer, now)
             key = self._keys.signer(signer.record.key_uri)
             crl = builder.sign(key, hash_for(key.curve))
-            record = CRLRecord(issuer.id, number, now, next_update, crl.public_bytes(serialization.Encoding.DER))
+            record = CRLRecord(
+                issuer.id, number, now, next_update, crl.public_bytes(serialization.Encoding.DER)
+            )
             repo.add_crl(session, record)
             self._audit.record(
                 session,
@@ -119,7 +125,11 @@ class CRLService:
                 action="crl.generated",
                 object_type="crl",
                 object_id=issuer.id,
-                details={"number": number, "entries": len(revocations), "next_update": next_update.isoformat()},
+                details={
+                    "number": number,
+                    "entries": len(revocations),
+                    "next_update": next_update.isoformat(),
+                },
             )
         return record
 

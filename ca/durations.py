@@ -39,9 +39,7 @@ def parse_when(text: str, now: dt.datetime, field: str = "when") -> dt.datetime:
     try:
         moment = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
     except ValueError:
-        raise malformed(
-            field, f"{text!r} is neither ISO-8601 nor +<n>s|m|h|d"
-        ) from None
+        raise malformed(field, f"{text!r} is neither ISO-8601 nor +<n>s|m|h|d") from None
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=dt.UTC)
     return moment.astimezone(dt.UTC)

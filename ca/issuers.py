@@ -70,7 +70,11 @@ class IssuerDirectory:
 
     def _load(self, record: IssuerRecord) -> IssuerInfo:
         certificate = x509.load_der_x509_certificate(record.certificate_der)
-        chain = tuple(x509.load_pem_x509_certificates(record.chain_pem.encode())) if record.chain_pem else ()
+        chain = (
+            tuple(x509.load_pem_x509_certificates(record.chain_pem.encode()))
+            if record.chain_pem
+            else ()
+        )
         identity = SigningIdentity(
             id=record.id,
             certificate=certificate,
@@ -114,7 +118,9 @@ class IssuerDirectory:
         if info.record.crl_model == "direct":
             return info
         if not info.record.crl_signer_id:
-            raise CAError(ErrorKind.CONFIGURATION, f"issuer {info.id} has an indirect CRL but no signer")
+            raise CAError(
+                ErrorKind.CONFIGURATION, f"issuer {info.id} has an indirect CRL but no signer"
+            )
         return self.get(info.record.crl_signer_id)
 
     def check_keys(self) -> None:

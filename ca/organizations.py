@@ -36,7 +36,9 @@ class Organizations:
         if spid is not None:
             spid = spid.strip().upper()
             if not _SPID.match(spid):
-                raise malformed("spid", f"{spid!r} is not an SPID/OCN (4 digits or capital letters)")
+                raise malformed(
+                    "spid", f"{spid!r} is not an SPID/OCN (4 digits or capital letters)"
+                )
         org = Organization(new_id("org"), kind, name, spid, self._clock.now())
         with self._storage.transaction() as session:
             repo.add_organization(session, org)

@@ -70,7 +70,9 @@ class RegistrationAuthority:
         with self._storage.read() as session:
             org = repo.get_organization(session, organization_id)
         if org is None:
-            raise CAError(ErrorKind.NOT_FOUND, f"no organization {organization_id!r}", field="organization")
+            raise CAError(
+                ErrorKind.NOT_FOUND, f"no organization {organization_id!r}", field="organization"
+            )
         return org
 
     def request_certificate(self, request: CertificateRequest) -> IssuedCertificate:
@@ -105,7 +107,10 @@ class RegistrationAuthority:
             f"not encompassed by issuer {issuer.id}'s TNAuthList (RFC 9060): "
             + ", ".join(_describe(entry) for entry in outside.to_json()),
             field="tns",
-            subproblems=[SubProblem("outside the issuer's scope", "tns", _describe(e)) for e in outside.to_json()],
+            subproblems=[
+                SubProblem("outside the issuer's scope", "tns", _describe(e))
+                for e in outside.to_json()
+            ],
         )
 
     def revoke(
@@ -122,7 +127,9 @@ class RegistrationAuthority:
         serial = normalize_serial(serial)
         if not may_use(reason, operator=operator):
             raise CAError(
-                ErrorKind.FORBIDDEN, f"only an operator may revoke for {reason.value}", field="reason"
+                ErrorKind.FORBIDDEN,
+                f"only an operator may revoke for {reason.value}",
+                field="reason",
             )
         with self._storage.transaction() as session:
             cert = repo.get_certificate(session, serial)

@@ -85,13 +85,15 @@ def initialize_home(
     config = services.config
     if config.config_path.exists():
         raise CAError(
-            ErrorKind.CONFLICT, f"{config.home} is already initialized; choose another --home", field="home"
+            ErrorKind.CONFLICT,
+            f"{config.home} is already initialized; choose another --home",
+            field="home",
         )
     config.home.mkdir(parents=True, exist_ok=True)
     services.storage.migrate()
-    hierarchy = DevCeremony(services.storage, services.keys, config, services.clock, services.audit).run(
-        spc=spc, sca_scope=sca_scope, crl_model=crl_model, actor=actor
-    )
+    hierarchy = DevCeremony(
+        services.storage, services.keys, config, services.clock, services.audit
+    ).run(spc=spc, sca_scope=sca_scope, crl_model=crl_model, actor=actor)
     services.issuers.reload()
     for info in services.issuers.all():
         if info.record.role in ("root", "sca"):

@@ -14,7 +14,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
-from ca.clock import FixedClock
+from ca.clock import Clock, FixedClock
 from ca.config import Config
 from ca.services import Services, build_services, initialize_home
 from ca.tnauth import TNAuthList
@@ -55,7 +55,7 @@ def make_config(home: Path, database_url: str, **overrides: object) -> Config:
 
 
 def make_services(
-    home: Path, database_url: str, clock: FixedClock, *, crl_model: str = "direct"
+    home: Path, database_url: str, clock: Clock, *, crl_model: str = "direct"
 ) -> Services:
     services = build_services(make_config(home, database_url), clock=clock)
     initialize_home(
@@ -84,13 +84,17 @@ def sqlite_services(tmp_path: Path, clock: FixedClock) -> Iterator[Services]:
     built.close()
 
 
-def make_csr(key: ec.EllipticCurvePrivateKey | None = None, *, extensions: bool = False) -> tuple[bytes, ec.EllipticCurvePrivateKey]:
+def make_csr(
+    key: ec.EllipticCurvePrivateKey | None = None, *, extensions: bool = False
+) -> tuple[bytes, ec.EllipticCurvePrivateKey]:
     """A PEM CSR for a fresh (or given) key; ``extensions`` asks for things Delegato must ignore."""
     key = key or ec.generate_private_key(ec.SECP256R1())
     builder = x509.CertificateSigningRequestBuilder().subject_name(
         x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "holder")])
     )
     if extensions:
-        builder = builder.add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        builder = builder.add_extension(
+            x509.BasicConstraints(ca=True, path_length=None), critical=True
+        )
     csr = builder.sign(key, hashes.SHA256())
     return csr.public_bytes(serialization.Encoding.PEM), key

@@ -35,7 +35,7 @@ def lint_key_for(curve: ec.EllipticCurve) -> ec.EllipticCurvePrivateKey:
         return key
 
 
-def hash_for(curve: ec.EllipticCurve) -> hashes.HashAlgorithm:
+def hash_for(curve: ec.EllipticCurve) -> hashes.SHA256 | hashes.SHA384:
     """ecdsa-with-SHA256 for P-256; SHA-384 for P-384 CA keys (US SHAKEN CP v1.4)."""
     return hashes.SHA384() if isinstance(curve, ec.SECP384R1) else hashes.SHA256()
 

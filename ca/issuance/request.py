@@ -38,7 +38,9 @@ def parse_csr(data: bytes | str) -> ec.EllipticCurvePublicKey:
     except Exception as exc:  # unsupported algorithms surface as various errors
         raise _bad_csr(f"signature cannot be checked: {_first_line(exc)}") from None
     if not valid:
-        raise _bad_csr("signature does not verify: the request was altered or not signed by its key")
+        raise _bad_csr(
+            "signature does not verify: the request was altered or not signed by its key"
+        )
     return require_p256(csr.public_key(), "csr")
 
 
@@ -52,7 +54,9 @@ def parse_public_key(data: bytes | str) -> ec.EllipticCurvePublicKey:
             key = serialization.load_der_public_key(raw)
     except (ValueError, TypeError) as exc:
         raise CAError(
-            ErrorKind.BAD_PUBLIC_KEY, f"is not a SubjectPublicKeyInfo: {_first_line(exc)}", field="public_key"
+            ErrorKind.BAD_PUBLIC_KEY,
+            f"is not a SubjectPublicKeyInfo: {_first_line(exc)}",
+            field="public_key",
         ) from None
     return require_p256(key, "public_key")
 

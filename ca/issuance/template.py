@@ -79,9 +79,13 @@ def build(template: CertificateTemplate) -> x509.CertificateBuilder:
         .serial_number(template.serial)
         .not_valid_before(template.not_before)
         .not_valid_after(template.not_after)
-        .add_extension(x509.BasicConstraints(ca=profile.ca, path_length=profile.path_len), critical=True)
+        .add_extension(
+            x509.BasicConstraints(ca=profile.ca, path_length=profile.path_len), critical=True
+        )
         .add_extension(key_usage(profile.key_usage), critical=True)
-        .add_extension(x509.SubjectKeyIdentifier.from_public_key(template.public_key), critical=False)
+        .add_extension(
+            x509.SubjectKeyIdentifier.from_public_key(template.public_key), critical=False
+        )
     )
     if template.issuer_certificate is not None:
         issuer_ski = template.issuer_certificate.extensions.get_extension_for_class(
@@ -92,7 +96,10 @@ def build(template: CertificateTemplate) -> x509.CertificateBuilder:
             critical=False,
         )
     if profile.certificate_policies:
-        policies = [x509.PolicyInformation(ObjectIdentifier(oid), None) for oid in profile.certificate_policies]
+        policies = [
+            x509.PolicyInformation(ObjectIdentifier(oid), None)
+            for oid in profile.certificate_policies
+        ]
         builder = builder.add_extension(x509.CertificatePolicies(policies), critical=False)
     if template.crl_url:
         point = x509.DistributionPoint(

@@ -34,17 +34,25 @@ class FileKeyURI:
     def parse(cls, uri: str) -> FileKeyURI:
         parts = urlsplit(uri)
         if parts.scheme != "file" or not parts.path:
-            raise CAError(ErrorKind.CONFIGURATION, "a file key URI is file:/path[?...]", field="key_uri")
+            raise CAError(
+                ErrorKind.CONFIGURATION, "a file key URI is file:/path[?...]", field="key_uri"
+            )
         query = {key: values[-1] for key, values in parse_qs(parts.query).items()}
         unknown = set(query) - {"passphrase-env", "passphrase-file"}
         if unknown:
             raise CAError(
-                ErrorKind.CONFIGURATION, f"unknown key URI parameter {sorted(unknown)[0]!r}", field="key_uri"
+                ErrorKind.CONFIGURATION,
+                f"unknown key URI parameter {sorted(unknown)[0]!r}",
+                field="key_uri",
             )
         if len(query) > 1:
-            raise CAError(ErrorKind.CONFIGURATION, "name one passphrase source, not two", field="key_uri")
+            raise CAError(
+                ErrorKind.CONFIGURATION, "name one passphrase source, not two", field="key_uri"
+            )
         pass_file = query.get("passphrase-file")
-        return cls(Path(parts.path), query.get("passphrase-env"), Path(pass_file) if pass_file else None)
+        return cls(
+            Path(parts.path), query.get("passphrase-env"), Path(pass_file) if pass_file else None
+        )
 
     def to_uri(self) -> str:
         uri = f"file:{quote(str(self.path))}"
@@ -109,7 +117,9 @@ class FileKeyManager:
             if passphrase
             else serialization.NoEncryption()
         )
-        pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, encryption)
+        pem = key.private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, encryption
+        )
         parsed.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
         # Create with 0600 from the start so the key is never readable by others, even briefly.
         fd = os.open(parsed.path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
@@ -130,7 +140,9 @@ class FileKeyManager:
         try:
             key = serialization.load_pem_private_key(data, password=parsed.passphrase())
         except TypeError:
-            raise _key_error(uri, "the key is encrypted: name a passphrase-env or passphrase-file") from None
+            raise _key_error(
+                uri, "the key is encrypted: name a passphrase-env or passphrase-file"
+            ) from None
         except ValueError:
             raise _key_error(uri, "not a PKCS#8 PEM key, or the passphrase is wrong") from None
         if not isinstance(key, ec.EllipticCurvePrivateKey):

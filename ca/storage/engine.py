@@ -84,7 +84,9 @@ class Storage:
                 command.upgrade(config, "head")
         except OperationalError as exc:
             raise CAError(
-                ErrorKind.CONFIGURATION, f"cannot migrate the database: {exc.orig}", field="database_url"
+                ErrorKind.CONFIGURATION,
+                f"cannot migrate the database: {exc.orig}",
+                field="database_url",
             ) from None
 
     def is_migrated(self) -> bool:

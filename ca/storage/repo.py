@@ -6,9 +6,8 @@ import datetime as dt
 import json
 from collections.abc import Iterable, Iterator
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from ca.errors import CAError, ErrorKind
@@ -34,6 +33,27 @@ from ca.storage.records import (
     Organization,
     Revocation,
 )
+
+# Hot-path statements, built once: executed with parameters on the session's connection they
+# skip the ORM's unit of work and hit SQLAlchemy's compiled-statement cache.
+_INSERT_INTENT = insert(IntentRow.__table__)
+_INSERT_CERTIFICATE = insert(CertificateRow.__table__)
+_INSERT_RANGE = insert(CertificateRangeRow.__table__)
+_INSERT_AUDIT_EVENT = insert(AuditEventRow.__table__)
+_AUDIT_HEAD = AuditHeadRow.__table__
+_ADVANCE_AUDIT_HEAD = (
+    update(_AUDIT_HEAD)
+    .where(_AUDIT_HEAD.c.id == 1)
+    .values(seq=_AUDIT_HEAD.c.seq + 1)
+    .returning(_AUDIT_HEAD.c.seq, _AUDIT_HEAD.c.hash)
+)
+_SET_AUDIT_HASH = update(_AUDIT_HEAD).where(_AUDIT_HEAD.c.id == 1)
+_RESERVE_SERIAL = {
+    is_postgres: (postgresql.insert if is_postgres else sqlite.insert)(SerialRow.__table__)
+    .on_conflict_do_nothing(index_elements=["serial"])
+    .returning(SerialRow.__table__.c.serial)
+    for is_postgres in (False, True)
+}
 
 # --- organizations -------------------------------------------------------------------------
 
@@ -69,7 +89,9 @@ def get_issuer(session: Session, issuer_id: str) -> IssuerRecord | None:
 
 
 def set_crl_signer(session: Session, issuer_id: str, signer_id: str) -> None:
-    session.execute(update(IssuerRow).where(IssuerRow.id == issuer_id).values(crl_signer_id=signer_id))
+    session.execute(
+        update(IssuerRow).where(IssuerRow.id == issuer_id).values(crl_signer_id=signer_id)
+    )
 
 
 def list_issuers(session: Session, role: str | None = None) -> list[IssuerRecord]:
@@ -99,12 +121,16 @@ def _issuer(row: IssuerRow) -> IssuerRecord:
 # --- counters ------------------------------------------------------------------------------
 
 
+def _insert(session: Session):  # type: ignore[no-untyped-def]
+    """The dialect's INSERT, for ON CONFLICT clauses (SQLite and PostgreSQL share the syntax)."""
+    dialect = session.get_bind().dialect.name
+    return postgresql.insert if dialect == "postgresql" else sqlite.insert
+
+
 def next_counter(session: Session, name: str) -> int:
     """Increment and return a named counter atomically (one statement, row-locked until commit)."""
-    dialect = session.get_bind().dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     statement = (
-        insert(CounterRow)
+        _insert(session)(CounterRow)
         .values(name=name, value=1)
         .on_conflict_do_update(index_elements=["name"], set_={"value": CounterRow.value + 1})
         .returning(CounterRow.value)
@@ -117,16 +143,15 @@ def next_counter(session: Session, name: str) -> int:
 
 def reserve_serial(session: Session, serial: str, issuer_id: str, at: dt.datetime) -> bool:
     """Reserve a serial; False if it was ever reserved before (serials are never reused)."""
-    try:
-        with session.begin_nested():
-            session.add(SerialRow(serial=serial, issuer_id=issuer_id, reserved_at=at))
-    except IntegrityError:
-        return False
-    return True
+    statement = _RESERVE_SERIAL[session.get_bind().dialect.name == "postgresql"]
+    row = session.connection().execute(
+        statement, {"serial": serial, "issuer_id": issuer_id, "reserved_at": at}
+    )
+    return row.scalar_one_or_none() is not None
 
 
 def add_intent(session: Session, intent: Intent) -> None:
-    session.add(IntentRow(**intent.__dict__))
+    session.connection().execute(_INSERT_INTENT, intent.__dict__)
 
 
 def get_intent(session: Session, serial: str) -> Intent | None:
@@ -134,8 +159,13 @@ def get_intent(session: Session, serial: str) -> Intent | None:
     if row is None:
         return None
     return Intent(
-        row.serial, row.issuer_id, row.organization_id, row.profile, row.lint_der,
-        row.tbs_sha256, row.created_at,
+        row.serial,
+        row.issuer_id,
+        row.organization_id,
+        row.profile,
+        row.lint_der,
+        row.tbs_sha256,
+        row.created_at,
     )
 
 
@@ -143,12 +173,11 @@ def add_certificate(
     session: Session, cert: CertificateRecord, intervals: Iterable[tuple[int, int, int]]
 ) -> None:
     values = {k: v for k, v in cert.__dict__.items() if k != "revocation"}
-    session.add(CertificateRow(**values))
-    session.flush()
-    session.add_all(
-        CertificateRangeRow(serial=cert.serial, length=length, lo=lo, hi=hi)
-        for length, lo, hi in intervals
-    )
+    connection = session.connection()
+    connection.execute(_INSERT_CERTIFICATE, values)
+    rows = [{"serial": cert.serial, "length": n, "lo": lo, "hi": hi} for n, lo, hi in intervals]
+    if rows:
+        connection.execute(_INSERT_RANGE, rows)
 
 
 def get_certificate(session: Session, serial: str) -> CertificateRecord | None:
@@ -212,7 +241,9 @@ def _certificate(row: CertificateRow, revocation: RevocationRow | None) -> Certi
 def add_revocation(session: Session, revocation: Revocation) -> None:
     if session.get(RevocationRow, revocation.serial) is not None:
         raise CAError(
-            ErrorKind.CONFLICT, f"certificate {revocation.serial} is already revoked", field="serial"
+            ErrorKind.CONFLICT,
+            f"certificate {revocation.serial} is already revoked",
+            field="serial",
         )
     session.add(RevocationRow(**revocation.__dict__))
 
@@ -231,7 +262,9 @@ def revocations_for_crl(
 
 
 def _revocation(row: RevocationRow) -> Revocation:
-    return Revocation(row.serial, row.issuer_id, row.reason, row.revoked_at, row.revoked_by, row.comment)
+    return Revocation(
+        row.serial, row.issuer_id, row.reason, row.revoked_at, row.revoked_by, row.comment
+    )
 
 
 def add_crl(session: Session, crl: CRLRecord) -> None:
@@ -256,29 +289,33 @@ def latest_revocation_at(session: Session, issuer_id: str) -> dt.datetime | None
 # --- audit ---------------------------------------------------------------------------------
 
 
-def lock_audit_head(session: Session) -> tuple[int, str]:
-    """Lock the chain head for this transaction; returns (last seq, last hash)."""
-    row = session.scalars(select(AuditHeadRow).where(AuditHeadRow.id == 1).with_for_update()).one()
-    return row.seq, row.hash
+def advance_audit_head(session: Session) -> tuple[int, str]:
+    """Claim the next sequence number; the head row stays locked until commit.
+
+    Returns (new seq, previous hash). One UPDATE both locks and advances, so appenders queue here
+    and the chain never forks; ``append_audit_event`` then records the new hash.
+    """
+    seq, previous_hash = session.connection().execute(_ADVANCE_AUDIT_HEAD).one()
+    return int(seq), str(previous_hash)
 
 
 def append_audit_event(session: Session, event: AuditEvent) -> None:
-    session.add(
-        AuditEventRow(
-            seq=event.seq,
-            at=event.at,
-            actor=event.actor,
-            action=event.action,
-            object_type=event.object_type,
-            object_id=event.object_id,
-            details=json.dumps(event.details, sort_keys=True, separators=(",", ":")),
-            prev_hash=event.prev_hash,
-            hash=event.hash,
-        )
+    connection = session.connection()
+    connection.execute(
+        _INSERT_AUDIT_EVENT,
+        {
+            "seq": event.seq,
+            "at": event.at,
+            "actor": event.actor,
+            "action": event.action,
+            "object_type": event.object_type,
+            "object_id": event.object_id,
+            "details": json.dumps(event.details, sort_keys=True, separators=(",", ":")),
+            "prev_hash": event.prev_hash,
+            "hash": event.hash,
+        },
     )
-    session.execute(
-        update(AuditHeadRow).where(AuditHeadRow.id == 1).values(seq=event.seq, hash=event.hash)
-    )
+    connection.execute(_SET_AUDIT_HASH, {"hash": event.hash})
 
 
 def audit_head(session: Session) -> tuple[int, str]:
@@ -291,7 +328,10 @@ def iter_audit_events(session: Session, batch: int = 1000) -> Iterator[AuditEven
     after = 0
     while True:
         rows = session.scalars(
-            select(AuditEventRow).where(AuditEventRow.seq > after).order_by(AuditEventRow.seq).limit(batch)
+            select(AuditEventRow)
+            .where(AuditEventRow.seq > after)
+            .order_by(AuditEventRow.seq)
+            .limit(batch)
         ).all()
         if not rows:
             return
@@ -302,7 +342,9 @@ def iter_audit_events(session: Session, batch: int = 1000) -> Iterator[AuditEven
 
 def audit_events_for(session: Session, object_id: str) -> list[AuditEvent]:
     rows = session.scalars(
-        select(AuditEventRow).where(AuditEventRow.object_id == object_id).order_by(AuditEventRow.seq)
+        select(AuditEventRow)
+        .where(AuditEventRow.object_id == object_id)
+        .order_by(AuditEventRow.seq)
     )
     return [_audit_event(row) for row in rows]
 
@@ -319,4 +361,3 @@ def _audit_event(row: AuditEventRow) -> AuditEvent:
         prev_hash=row.prev_hash,
         hash=row.hash,
     )
-

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 from cryptography.hazmat.primitives import serialization
 
+from ca.clock import SystemClock
 from ca.ra import CertificateRequest
 from ca.revocation import RevocationReason
 from ca.tnauth import TNAuthList
@@ -29,14 +30,11 @@ def _pem(cert) -> bytes:
 
 
 @pytest.fixture(params=["direct", "indirect"])
-def issued(request, tmp_path, clock):
+def issued(request, tmp_path):
     # openssl checks validity against the real clock, so this CA runs on the system clock.
-    from ca.clock import SystemClock
-
-    services = make_services(tmp_path / "home", f"sqlite:///{tmp_path / 'd.db'}", clock, crl_model=request.param)
-    services.clock = SystemClock()
-    services.authority._clock = services.ra._clock = services.crls._clock = SystemClock()
-    services.audit._clock = SystemClock()
+    services = make_services(
+        tmp_path / "home", f"sqlite:///{tmp_path / 'd.db'}", SystemClock(), crl_model=request.param
+    )
     org = services.organizations.add("enterprise", "Example", actor="t")
     csr, _ = make_csr()
     cert = services.ra.request_certificate(
@@ -57,7 +55,12 @@ def issued(request, tmp_path, clock):
 def test_openssl_verifies_leaf_and_chain_strictly(issued):
     _, _, files, _ = issued
     result = openssl(
-        "verify", "-x509_strict", "-CAfile", str(files["root"]), "-untrusted", str(files["chain"]),
+        "verify",
+        "-x509_strict",
+        "-CAfile",
+        str(files["root"]),
+        "-untrusted",
+        str(files["chain"]),
         str(files["leaf"]),
     )
     assert result.returncode == 0, result.stdout + result.stderr
@@ -65,19 +68,39 @@ def test_openssl_verifies_leaf_and_chain_strictly(issued):
 
 
 def test_openssl_verifies_each_crl(issued, tmp_path):
-    services, cert, files, model = issued
+    services, _, files, _ = issued
     sca = services.issuers.active_sca()
     signer = services.issuers.crl_signer_for(sca)
     crl_file = tmp_path / "sca.crl"
     crl_file.write_bytes(services.crls.generate(sca.id).der)
     signer_file = tmp_path / "signer.pem"
     signer_file.write_bytes(_pem(signer.certificate))
-    result = openssl("crl", "-inform", "DER", "-in", str(crl_file), "-noout", "-verify", "-CAfile", str(signer_file))
+    result = openssl(
+        "crl",
+        "-inform",
+        "DER",
+        "-in",
+        str(crl_file),
+        "-noout",
+        "-verify",
+        "-CAfile",
+        str(signer_file),
+    )
     assert result.returncode == 0 and "verify OK" in (result.stdout + result.stderr), result.stderr
     root_crl = tmp_path / "root.crl"
     root_id = sca.record.parent_id
     root_crl.write_bytes(services.crls.latest(root_id).der)
-    result = openssl("crl", "-inform", "DER", "-in", str(root_crl), "-noout", "-verify", "-CAfile", str(files["root"]))
+    result = openssl(
+        "crl",
+        "-inform",
+        "DER",
+        "-in",
+        str(root_crl),
+        "-noout",
+        "-verify",
+        "-CAfile",
+        str(files["root"]),
+    )
     assert result.returncode == 0 and "verify OK" in (result.stdout + result.stderr)
 
 
@@ -97,8 +120,17 @@ def _crl_check(services, files, tmp_path):
         untrusted += _pem(signer.certificate)
     (tmp_path / "untrusted-all.pem").write_bytes(untrusted)
     return openssl(
-        "verify", "-x509_strict", "-crl_check_all", "-extended_crl", "-CAfile", str(files["root"]),
-        "-untrusted", str(tmp_path / "untrusted-all.pem"), "-CRLfile", str(crls), str(files["leaf"]),
+        "verify",
+        "-x509_strict",
+        "-crl_check",
+        "-extended_crl",
+        "-CAfile",
+        str(files["root"]),
+        "-untrusted",
+        str(tmp_path / "untrusted-all.pem"),
+        "-CRLfile",
+        str(crls),
+        str(files["leaf"]),
     )
 
 

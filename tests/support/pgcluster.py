@@ -63,30 +63,75 @@ def throwaway_cluster(database: str = "delegato") -> Iterator[str]:
     user = owner or pwd.getpwuid(os.geteuid()).pw_name
     env = {**os.environ, "LC_ALL": "C.UTF-8", "LANG": "C.UTF-8"}
     subprocess.run(
-        _as_owner([_binary("initdb"), "-D", str(data), "-U", user, "-A", "trust", "-E", "UTF8",
-                   "--no-instructions"], owner),
-        check=True, capture_output=True, env=env,
+        _as_owner(
+            [
+                _binary("initdb"),
+                "-D",
+                str(data),
+                "-U",
+                user,
+                "-A",
+                "trust",
+                "-E",
+                "UTF8",
+                "--no-instructions",
+            ],
+            owner,
+        ),
+        check=True,
+        capture_output=True,
+        env=env,
     )
     options = (
         f"-p {port} -k {sockets} -c listen_addresses=127.0.0.1 -c fsync=off "
         "-c synchronous_commit=off -c full_page_writes=off -c max_connections=200"
     )
     subprocess.run(
-        _as_owner([_binary("pg_ctl"), "-D", str(data), "-o", options, "-w", "-t", "60",
-                   "-l", str(base / "server.log"), "start"], owner),
-        check=True, capture_output=True, env=env,
+        _as_owner(
+            [
+                _binary("pg_ctl"),
+                "-D",
+                str(data),
+                "-o",
+                options,
+                "-w",
+                "-t",
+                "60",
+                "-l",
+                str(base / "server.log"),
+                "start",
+            ],
+            owner,
+        ),
+        check=True,
+        capture_output=True,
+        env=env,
     )
     try:
         subprocess.run(
-            _as_owner([_binary("createdb") if shutil.which("createdb") else "createdb",
-                       "-h", str(sockets), "-p", str(port), "-U", user, database], owner),
-            check=True, capture_output=True, env=env,
+            _as_owner(
+                [
+                    _binary("createdb") if shutil.which("createdb") else "createdb",
+                    "-h",
+                    str(sockets),
+                    "-p",
+                    str(port),
+                    "-U",
+                    user,
+                    database,
+                ],
+                owner,
+            ),
+            check=True,
+            capture_output=True,
+            env=env,
         )
         yield f"postgresql+psycopg://{user}@127.0.0.1:{port}/{database}"
     finally:
         subprocess.run(
             _as_owner([_binary("pg_ctl"), "-D", str(data), "-m", "immediate", "-w", "stop"], owner),
-            capture_output=True, env=env,
+            capture_output=True,
+            env=env,
         )
         shutil.rmtree(base, ignore_errors=True)
 

@@ -54,7 +54,10 @@ def test_init_twice_is_refused(home, initialized):
 
 def test_init_with_spc_and_ranges(home):
     data = run_json(home, "init", "--spc", "567a", "--sca-range", "13035550000:500")
-    assert data["sca_tn_auth_list"] == [{"spc": "567A"}, {"range": {"start": "13035550000", "count": 500}}]
+    assert data["sca_tn_auth_list"] == [
+        {"spc": "567A"},
+        {"range": {"start": "13035550000", "count": 500}},
+    ]
 
 
 def test_org_add_and_certificate_issue_revoke_crl(home, initialized, tmp_path):
@@ -63,15 +66,34 @@ def test_org_add_and_certificate_issue_revoke_crl(home, initialized, tmp_path):
     (tmp_path / "h.csr").write_bytes(csr)
     out = tmp_path / "chain.pem"
     issued = run_json(
-        home, "cert", "issue", "--org", org["id"], "--csr", str(tmp_path / "h.csr"),
-        "--tn", "+1 (202) 555-0100", "--range", "12025550200:50", "--lifetime", "12h", "--out", str(out),
+        home,
+        "cert",
+        "issue",
+        "--org",
+        org["id"],
+        "--csr",
+        str(tmp_path / "h.csr"),
+        "--tn",
+        "+1 (202) 555-0100",
+        "--range",
+        "12025550200:50",
+        "--lifetime",
+        "12h",
+        "--out",
+        str(out),
     )
     assert issued["x5u"] == f"http://127.0.0.1:8080/certs/{issued['serial']}.pem"
     chain = x509.load_pem_x509_certificates(out.read_bytes())
-    assert [c.serial_number for c in chain][0] == int(issued["serial"], 16)
+    assert chain[0].serial_number == int(issued["serial"], 16)
     assert len(chain) == 2  # leaf, SCA; root omitted
-    der = chain[0].extensions.get_extension_for_oid(x509.ObjectIdentifier("1.3.6.1.5.5.7.1.26")).value.value
-    assert decode_strict(der) == TNAuthList.from_user(tns=["12025550100"], ranges=["12025550200:50"])
+    der = (
+        chain[0]
+        .extensions.get_extension_for_oid(x509.ObjectIdentifier("1.3.6.1.5.5.7.1.26"))
+        .value.value
+    )
+    assert decode_strict(der) == TNAuthList.from_user(
+        tns=["12025550100"], ranges=["12025550200:50"]
+    )
 
     revoked = run_json(home, "cert", "revoke", issued["serial"], "--reason", "keyCompromise")
     assert revoked["reason"] == "keyCompromise"
@@ -89,15 +111,35 @@ def test_errors_are_one_line_and_write_nothing(home, initialized, tmp_path):
     (tmp_path / "h.csr").write_bytes(csr)
     out = tmp_path / "chain.pem"
     code, stdout, err = run(
-        home, "cert", "issue", "--org", org["id"], "--csr", str(tmp_path / "h.csr"),
-        "--tn", "202555x100", "--out", str(out), ok=False,
+        home,
+        "cert",
+        "issue",
+        "--org",
+        org["id"],
+        "--csr",
+        str(tmp_path / "h.csr"),
+        "--tn",
+        "202555x100",
+        "--out",
+        str(out),
+        ok=False,
     )
     assert code != 0 and stdout == ""
     assert err.startswith("delegato: error: tns[0]:") and "'x'" in err
     assert not out.exists()
     code, _, err = run(
-        home, "cert", "issue", "--org", org["id"], "--csr", str(tmp_path / "h.csr"),
-        "--range", "19995550000:10", "--out", str(out), ok=False,
+        home,
+        "cert",
+        "issue",
+        "--org",
+        org["id"],
+        "--csr",
+        str(tmp_path / "h.csr"),
+        "--range",
+        "19995550000:10",
+        "--out",
+        str(out),
+        ok=False,
     )
     assert code != 0 and "19995550000:10" in err and not out.exists()
     code, _, err = run(home, "cert", "revoke", "zz", "--reason", "keyCompromise", ok=False)

@@ -19,7 +19,9 @@ from tests.conftest import NOW, make_csr, make_services
 def _issue(services, org_id):
     csr, _ = make_csr()
     return services.ra.request_certificate(
-        CertificateRequest(org_id, csr, TNAuthList.from_user(ranges=["12025550100:10"]), "operator:test")
+        CertificateRequest(
+            org_id, csr, TNAuthList.from_user(ranges=["12025550100:10"]), "operator:test"
+        )
     )
 
 
@@ -80,13 +82,20 @@ def test_holders_cannot_use_operator_reasons_nor_touch_others(services):
     issued = _issue(services, org.id)
     with pytest.raises(CAError) as info:
         services.ra.revoke(
-            issued.serial, RevocationReason.PRIVILEGE_WITHDRAWN, actor="t", operator=False,
+            issued.serial,
+            RevocationReason.PRIVILEGE_WITHDRAWN,
+            actor="t",
+            operator=False,
             organization_id=org.id,
         )
     assert info.value.kind is ErrorKind.FORBIDDEN
     with pytest.raises(CAError) as info:
         services.ra.revoke(
-            issued.serial, RevocationReason.KEY_COMPROMISE, actor="t", operator=False, organization_id=other.id
+            issued.serial,
+            RevocationReason.KEY_COMPROMISE,
+            actor="t",
+            operator=False,
+            organization_id=other.id,
         )
     assert info.value.kind is ErrorKind.NOT_FOUND
 
@@ -102,7 +111,9 @@ def test_unknown_serial_and_bad_reason(services):
 
 
 def test_indirect_crl_names_the_certificate_issuer(tmp_path: Path, clock):
-    services = make_services(tmp_path / "home", f"sqlite:///{tmp_path / 'd.db'}", clock, crl_model="indirect")
+    services = make_services(
+        tmp_path / "home", f"sqlite:///{tmp_path / 'd.db'}", clock, crl_model="indirect"
+    )
     try:
         sca = services.issuers.active_sca()
         signer = services.issuers.crl_signer_for(sca)
@@ -111,13 +122,19 @@ def test_indirect_crl_names_the_certificate_issuer(tmp_path: Path, clock):
         assert usage.key_cert_sign and not usage.crl_sign
         org = services.organizations.add("enterprise", "Example", actor="t")
         issued = _issue(services, org.id)
-        point = issued.certificate.extensions.get_extension_for_class(x509.CRLDistributionPoints).value[0]
+        point = issued.certificate.extensions.get_extension_for_class(
+            x509.CRLDistributionPoints
+        ).value[0]
         assert point.crl_issuer[0].value == signer.certificate.subject
-        services.ra.revoke(issued.serial, RevocationReason.AFFILIATION_CHANGED, actor="t", operator=True)
+        services.ra.revoke(
+            issued.serial, RevocationReason.AFFILIATION_CHANGED, actor="t", operator=True
+        )
         crl = _crl(services, sca.id)
         assert crl.issuer == signer.certificate.subject
         assert crl.is_signature_valid(signer.certificate.public_key())
-        assert crl.extensions.get_extension_for_class(x509.IssuingDistributionPoint).value.indirect_crl
+        assert crl.extensions.get_extension_for_class(
+            x509.IssuingDistributionPoint
+        ).value.indirect_crl
         entry = crl.get_revoked_certificate_by_serial_number(issued.certificate.serial_number)
         issuer_ext = entry.extensions.get_extension_for_class(x509.CertificateIssuer)
         assert issuer_ext.critical and issuer_ext.value[0].value == sca.certificate.subject
@@ -126,7 +143,9 @@ def test_indirect_crl_names_the_certificate_issuer(tmp_path: Path, clock):
 
 
 @pytest.mark.postgres
-def test_crl_numbers_are_monotonic_under_concurrent_writers(tmp_path: Path, clock, postgres_cluster):
+def test_crl_numbers_are_monotonic_under_concurrent_writers(
+    tmp_path: Path, clock, postgres_cluster
+):
     from tests.support.pgcluster import create_database
 
     url = create_database(postgres_cluster, "crl_concurrency")

@@ -18,7 +18,9 @@ from ca.tnauth import TNAuthList, decode_strict
 from tests.conftest import NOW, make_csr
 
 
-def _request(services, org_id: str, *, tns=(), ranges=("12025550100:100",), **kw) -> CertificateRequest:
+def _request(
+    services, org_id: str, *, tns=(), ranges=("12025550100:100",), **kw
+) -> CertificateRequest:
     csr, _ = make_csr()
     return CertificateRequest(
         organization_id=org_id,
@@ -62,7 +64,9 @@ def test_validity_is_backdated_and_defaults_to_24h(services, enterprise):
 
 def test_lifetime_above_maximum_is_refused(services, enterprise):
     with pytest.raises(CAError) as info:
-        services.ra.request_certificate(_request(services, enterprise.id, lifetime=dt.timedelta(days=8)))
+        services.ra.request_certificate(
+            _request(services, enterprise.id, lifetime=dt.timedelta(days=8))
+        )
     assert info.value.field == "lifetime"
 
 
@@ -131,7 +135,9 @@ def test_every_certificate_has_an_intent_and_audit_events(services, enterprise):
     assert events == ["certificate.signing", "certificate.signed"]
 
 
-def test_a_crash_before_signing_leaves_an_intent_and_no_certificate(services, enterprise, monkeypatch):
+def test_a_crash_before_signing_leaves_an_intent_and_no_certificate(
+    services, enterprise, monkeypatch
+):
     sca = services.issuers.active_sca()
 
     def crash(token):
@@ -152,7 +158,9 @@ def test_a_template_that_fails_lint_is_never_signed(services, enterprise, monkey
     sca = services.issuers.active_sca()
     signed = []
     original_issue = sca.signer.issue
-    monkeypatch.setattr(sca.signer, "issue", lambda token: signed.append(token) or original_issue(token))
+    monkeypatch.setattr(
+        sca.signer, "issue", lambda token: signed.append(token) or original_issue(token)
+    )
     # A profile demanding a 1-hour maximum makes the 24 h lint copy fail.
     strict = dataclasses.replace(services.authority._profile, max_validity=dt.timedelta(hours=1))
     monkeypatch.setattr(services.authority, "_profile", strict)
@@ -169,7 +177,9 @@ def test_a_template_that_fails_lint_is_never_signed(services, enterprise, monkey
 
 
 def test_serials_are_positive_fixed_width_and_distinct(services, enterprise):
-    serials = {services.ra.request_certificate(_request(services, enterprise.id)).serial for _ in range(5)}
+    serials = {
+        services.ra.request_certificate(_request(services, enterprise.id)).serial for _ in range(5)
+    }
     assert len(serials) == 5
     for serial in serials:
         value = int(serial, 16)

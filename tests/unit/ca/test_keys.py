@@ -78,7 +78,11 @@ def test_non_ec_key_is_refused(tmp_path):
 
     key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     (tmp_path / "rsa.pem").write_bytes(
-        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
     )
     with pytest.raises(CAError, match="elliptic"):
         FileKeyManager().signer(FileKeyURI(tmp_path / "rsa.pem").to_uri())
