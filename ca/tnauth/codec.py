@@ -1,0 +1,159 @@
+"""DER encoding and strict decoding of TNAuthList (RFC 8226 §9 and Appendix A, X.690 DER)."""
+
+from __future__ import annotations
+
+from ca.errors import CAError, malformed
+from ca.tnauth import asn1
+from ca.tnauth.der import (
+    IA5_STRING,
+    INTEGER,
+    SEQUENCE,
+    STRING_TAGS,
+    DERError,
+    Header,
+    describe,
+    read_children,
+    read_integer,
+    read_string,
+    read_tlv,
+)
+from ca.tnauth.numbers import TelephoneNumber, TNRange, check_spc
+from ca.tnauth.tnauthlist import Entry, TNAuthList
+
+FIELD = "TNAuthList"
+#: What the decoders accept: DER as any bytes-like object.
+ByteString = bytes | bytearray | memoryview
+_ALTERNATIVES = {0xA0: "spc", 0xA1: "range", 0xA2: "one"}
+_EXPECTED = "expected [0] spc, [1] range or [2] one, EXPLICIT (RFC 8226 Appendix A)"
+
+
+def encode(tn_auth_list: TNAuthList) -> bytes:
+    """DER of the entries in the given order (RFC 8226 Appendix A, EXPLICIT TAGS)."""
+    if not tn_auth_list.entries:
+        raise malformed(FIELD, "an empty TNAuthList cannot be encoded: RFC 8226 says SIZE (1..MAX)")
+    items = []
+    for entry in tn_auth_list.entries:
+        if isinstance(entry, TNRange):
+            value = {"start": entry.start, "count": entry.count}
+            items.append(asn1.TNEntry(name="range", value=value))
+        elif isinstance(entry, TelephoneNumber):
+            items.append(asn1.TNEntry(name="one", value=entry.value))
+        else:
+            items.append(asn1.TNEntry(name="spc", value=entry))
+    return bytes(asn1.TNAuthorizationList(items).dump())
+
+
+def as_bytes(der: object, field: str = FIELD) -> bytes:
+    """Accept the byte-like types callers hold; anything else is malformed input, not a crash."""
+    if isinstance(der, bytes | bytearray | memoryview):
+        return bytes(der)
+    raise malformed(field, f"expected DER bytes, got {type(der).__name__}")
+
+
+def decode_strict(der: ByteString) -> TNAuthList:
+    """Decode DER, rejecting anything RFC 8226 Appendix A and X.690 DER do not allow."""
+    data = as_bytes(der)
+    try:
+        return TNAuthList(_parse_list(data))
+    except DERError as error:
+        raise malformed(FIELD, error.message) from None
+    except CAError as error:
+        # Value objects raise with their own field names; report them under this field.
+        raise malformed(FIELD, error.detail) from None
+
+
+def _parse_list(data: bytes) -> list[Entry]:
+    top = read_tlv(data, 0, len(data), "TNAuthList")
+    if top.tag != SEQUENCE:
+        hint = "; a URL in place of the list?" if top.tag in STRING_TAGS else ""
+        raise DERError(0, f"not a SEQUENCE: found {describe(top.tag)} at byte 0{hint}")
+    if top.end != len(data):
+        raise DERError(
+            top.end, f"{len(data) - top.end} trailing byte(s) after the list at byte {top.end}"
+        )
+    if top.start == top.end:
+        raise DERError(0, "empty TNAuthList: RFC 8226 says SIZE (1..MAX)")
+    entries: list[Entry] = []
+    position = top.start
+    while position < top.end:
+        entry = read_tlv(data, position, top.end, f"entry {len(entries)}")
+        entries.append(_parse_entry(data, entry, len(entries)))
+        position = entry.end
+    return entries
+
+
+def _parse_entry(data: bytes, entry: Header, index: int) -> Entry:
+    where = f"entry {index} at byte {entry.offset}"
+    name = _ALTERNATIVES.get(entry.tag)
+    if name is None:
+        if entry.tag & 0xC0 == 0x80 and (entry.tag & 0x1F) in (0, 1, 2):
+            n = entry.tag & 0x1F
+            raise DERError(
+                entry.offset,
+                f"{where}: IMPLICIT tagging, [{n}] is primitive (0x{entry.tag:02x}); RFC 8226 "
+                f"uses EXPLICIT tags, so [{n}] is 0x{0xA0 | n:02x} wrapping a complete TLV",
+            )
+        if entry.tag & 0xC0 == 0x80:
+            raise DERError(
+                entry.offset, f"{where}: unknown alternative {describe(entry.tag)}; {_EXPECTED}"
+            )
+        raise DERError(entry.offset, f"{where}: untagged {describe(entry.tag)}; {_EXPECTED}")
+    if entry.start == entry.end:
+        raise DERError(entry.offset, f"{where}: [{entry.tag & 0x1F}] {name} is empty")
+    try:
+        inner = read_tlv(data, entry.start, entry.end, f"{where} ({name})")
+    except DERError as error:
+        content = data[entry.start : entry.end]
+        if all(0x20 <= octet < 0x7F for octet in content):
+            # Raw characters straight inside the tag: IMPLICIT content under a constructed tag.
+            raise DERError(
+                entry.start,
+                f"{where}: [{entry.tag & 0x1F}] {name} holds the characters {content!r} "
+                "instead of a complete TLV (IMPLICIT tagging?)",
+            ) from None
+        raise error from None
+    if inner.end != entry.end:
+        extra = entry.end - inner.end
+        raise DERError(inner.end, f"{where}: {extra} trailing byte(s) inside the {name} entry")
+    if name == "range":
+        return _parse_range(data, inner, where)
+    text = read_string(data, inner, f"{where} ({name})", IA5_STRING)
+    if name == "spc":
+        return check_spc(text, where)
+    try:
+        return TelephoneNumber(text)
+    except CAError as error:
+        raise DERError(inner.start, f"{where} (one): {error.detail}") from None
+
+
+def _parse_range(data: bytes, sequence: Header, where: str) -> TNRange:
+    what = f"{where} (range)"
+    if sequence.tag != SEQUENCE:
+        raise DERError(
+            sequence.offset, f"{what}: expected a SEQUENCE, found {describe(sequence.tag)}"
+        )
+    parts = read_children(data, sequence, what)
+    if len(parts) < 2:
+        missing = "start and count" if not parts else "count"
+        raise DERError(sequence.offset, f"{what}: the range SEQUENCE lacks its {missing}")
+    # Components after count are allowed: TelephoneNumberRange ends with the "..." extension
+    # marker (RFC 8226 Appendix A), so a decoder must skip additions it does not know. One
+    # shape is refused all the same: another start/count pair, an encoding met in the wild
+    # (STANDARDS §1) whose extra ranges a silent skip would drop.
+    if len(parts) >= 4 and parts[2].tag in STRING_TAGS and parts[3].tag == INTEGER:
+        raise DERError(
+            parts[2].offset,
+            f"{what}: the range SEQUENCE holds a second start/count pair at byte "
+            f"{parts[2].offset}; RFC 8226 puts one range in each entry",
+        )
+    start = read_string(data, parts[0], f"{what} start", IA5_STRING)
+    count = read_integer(data, parts[1], f"{what} count")
+    if count < 1:
+        raise DERError(parts[1].offset, f"{what}: count {count} is not a positive INTEGER")
+    if count < 2:
+        raise DERError(parts[1].offset, f"{what}: count 1 is below 2; a single number is a 'one'")
+    try:
+        # Others' certificates get RFC 8226's prose bound ("must not grow in length").
+        return TNRange(start, count, strict=False)
+    except CAError as error:
+        raise DERError(parts[0].start, f"{what}: {error.detail}") from None
