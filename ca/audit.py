@@ -7,6 +7,7 @@ kept apart, so removing the newest events is noticed too.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import hashlib
 import json
@@ -15,26 +16,28 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ca.clock import Clock
-from ca.storage import Session, repo
+from ca.storage import Session, Transaction, repo
+from ca.storage.repo import canonical_json
 from ca.storage.records import AuditEvent
 
 GENESIS_HASH = "0" * 64
 
 
-def event_hash(event: AuditEvent) -> str:
-    """SHA-256 over the canonical JSON of the event's content and its predecessor's hash."""
-    content = {
-        "seq": event.seq,
-        "at": event.at.astimezone(dt.UTC).isoformat(),
-        "actor": event.actor,
-        "action": event.action,
-        "object_type": event.object_type,
-        "object_id": event.object_id,
-        "details": event.details,
-        "prev_hash": event.prev_hash,
-    }
-    canonical = json.dumps(content, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-    return hashlib.sha256(canonical.encode()).hexdigest()
+def event_hash(event: AuditEvent, details_json: str | None = None) -> str:
+    """SHA-256 over the canonical JSON of the event's fields, its details and the previous hash."""
+    head = canonical_json(
+        [
+            event.seq,
+            event.at.astimezone(dt.UTC).isoformat(),
+            event.actor,
+            event.action,
+            event.object_type,
+            event.object_id,
+            event.prev_hash,
+        ]
+    )
+    details = details_json if details_json is not None else canonical_json(event.details)
+    return hashlib.sha256(f"{head}{details}".encode()).hexdigest()
 
 
 @dataclass(frozen=True)
@@ -58,7 +61,7 @@ class AuditLog:
 
     def record(
         self,
-        session: Session,
+        session: Transaction,
         *,
         actor: str,
         action: str,
@@ -68,6 +71,7 @@ class AuditLog:
     ) -> AuditEvent:
         """Append one event; it becomes visible (and the head moves) when the caller commits."""
         seq, previous_hash = repo.advance_audit_head(session)
+        details_json = canonical_json(details or {})
         event = AuditEvent(
             seq=seq,
             at=self._clock.now(),
@@ -75,11 +79,11 @@ class AuditLog:
             action=action,
             object_type=object_type,
             object_id=object_id,
-            details=json.loads(json.dumps(dict(details or {}), default=str)),
+            details=json.loads(details_json),
             prev_hash=previous_hash,
         )
-        event = AuditEvent(**{**event.__dict__, "hash": event_hash(event)})
-        repo.append_audit_event(session, event)
+        event = dataclasses.replace(event, hash=event_hash(event, details_json))
+        repo.append_audit_event(session, event, details_json)
         return event
 
     def verify(self, session: Session) -> AuditVerification:

@@ -8,6 +8,7 @@ the real key, and checks that the signed TBS equals the linted TBS byte for byte
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
 import threading
 from dataclasses import dataclass, field
@@ -60,7 +61,7 @@ class IssuanceToken:
     lint_certificate: x509.Certificate
     _redeemed: bool = field(default=False, repr=False)
 
-    @property
+    @functools.cached_property
     def tbs_sha256(self) -> str:
         return hashlib.sha256(self.lint_certificate.tbs_certificate_bytes).hexdigest()
 
@@ -72,14 +73,21 @@ class Issuer:
         self.identity = identity
         self._keys = keys
         self._lock = threading.Lock()
+        self._curve: ec.EllipticCurve | None = None
+
+    @property
+    def curve(self) -> ec.EllipticCurve:
+        """The curve of this issuer's key (asked of the key manager once)."""
+        if self._curve is None:
+            self._curve = self._keys.public_key(self.identity.key_uri).curve
+        return self._curve
 
     def prepare(self, template: CertificateTemplate, now: dt.datetime) -> IssuanceToken:
         """Build, sign a lint copy with a throwaway key, lint it; refuse if any lint errs."""
         if template.issuer_certificate is not self.identity.certificate:
             raise CAError(ErrorKind.INTERNAL, "template names another issuer")
         builder = build(template)
-        curve = self._keys.public_key(self.identity.key_uri).curve
-        lint_copy = builder.sign(lint_key_for(curve), hash_for(curve))
+        lint_copy = builder.sign(lint_key_for(self.curve), hash_for(self.curve))
         report = run_lints(
             lint_copy, template.profile, issuer=self.identity.certificate or lint_copy, now=now
         )

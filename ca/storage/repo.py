@@ -8,6 +8,7 @@ from collections.abc import Iterable, Iterator
 
 from sqlalchemy import func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
 from ca.errors import CAError, ErrorKind
@@ -34,6 +35,12 @@ from ca.storage.records import (
     Revocation,
 )
 
+
+def canonical_json(value: object) -> str:
+    """Sorted keys, no whitespace: equal content, equal text (the audit hash depends on it)."""
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), default=str)
+
+
 # Hot-path statements, built once: executed with parameters on the session's connection they
 # skip the ORM's unit of work and hit SQLAlchemy's compiled-statement cache.
 _INSERT_INTENT = insert(IntentRow.__table__)
@@ -54,6 +61,15 @@ _RESERVE_SERIAL = {
     .returning(SerialRow.__table__.c.serial)
     for is_postgres in (False, True)
 }
+
+
+def _connection(unit: Session | Connection) -> Connection:
+    return unit.connection() if isinstance(unit, Session) else unit
+
+
+def _dialect(unit: Session | Connection) -> str:
+    return _connection(unit).dialect.name
+
 
 # --- organizations -------------------------------------------------------------------------
 
@@ -121,13 +137,12 @@ def _issuer(row: IssuerRow) -> IssuerRecord:
 # --- counters ------------------------------------------------------------------------------
 
 
-def _insert(session: Session):  # type: ignore[no-untyped-def]
+def _insert(session: Session | Connection):  # type: ignore[no-untyped-def]
     """The dialect's INSERT, for ON CONFLICT clauses (SQLite and PostgreSQL share the syntax)."""
-    dialect = session.get_bind().dialect.name
-    return postgresql.insert if dialect == "postgresql" else sqlite.insert
+    return postgresql.insert if _dialect(session) == "postgresql" else sqlite.insert
 
 
-def next_counter(session: Session, name: str) -> int:
+def next_counter(session: Session | Connection, name: str) -> int:
     """Increment and return a named counter atomically (one statement, row-locked until commit)."""
     statement = (
         _insert(session)(CounterRow)
@@ -135,23 +150,26 @@ def next_counter(session: Session, name: str) -> int:
         .on_conflict_do_update(index_elements=["name"], set_={"value": CounterRow.value + 1})
         .returning(CounterRow.value)
     )
-    return int(session.execute(statement).scalar_one())
+    return int(_connection(session).execute(statement).scalar_one())
 
 
 # --- serials, intents, certificates --------------------------------------------------------
 
 
-def reserve_serial(session: Session, serial: str, issuer_id: str, at: dt.datetime) -> bool:
+def reserve_serial(
+    session: Session | Connection, serial: str, issuer_id: str, at: dt.datetime
+) -> bool:
     """Reserve a serial; False if it was ever reserved before (serials are never reused)."""
-    statement = _RESERVE_SERIAL[session.get_bind().dialect.name == "postgresql"]
-    row = session.connection().execute(
+    connection = _connection(session)
+    statement = _RESERVE_SERIAL[connection.dialect.name == "postgresql"]
+    row = connection.execute(
         statement, {"serial": serial, "issuer_id": issuer_id, "reserved_at": at}
     )
     return row.scalar_one_or_none() is not None
 
 
-def add_intent(session: Session, intent: Intent) -> None:
-    session.connection().execute(_INSERT_INTENT, intent.__dict__)
+def add_intent(session: Session | Connection, intent: Intent) -> None:
+    _connection(session).execute(_INSERT_INTENT, intent.__dict__)
 
 
 def get_intent(session: Session, serial: str) -> Intent | None:
@@ -170,10 +188,12 @@ def get_intent(session: Session, serial: str) -> Intent | None:
 
 
 def add_certificate(
-    session: Session, cert: CertificateRecord, intervals: Iterable[tuple[int, int, int]]
+    session: Session | Connection,
+    cert: CertificateRecord,
+    intervals: Iterable[tuple[int, int, int]],
 ) -> None:
     values = {k: v for k, v in cert.__dict__.items() if k != "revocation"}
-    connection = session.connection()
+    connection = _connection(session)
     connection.execute(_INSERT_CERTIFICATE, values)
     rows = [{"serial": cert.serial, "length": n, "lo": lo, "hi": hi} for n, lo, hi in intervals]
     if rows:
@@ -289,18 +309,21 @@ def latest_revocation_at(session: Session, issuer_id: str) -> dt.datetime | None
 # --- audit ---------------------------------------------------------------------------------
 
 
-def advance_audit_head(session: Session) -> tuple[int, str]:
+def advance_audit_head(session: Session | Connection) -> tuple[int, str]:
     """Claim the next sequence number; the head row stays locked until commit.
 
     Returns (new seq, previous hash). One UPDATE both locks and advances, so appenders queue here
     and the chain never forks; ``append_audit_event`` then records the new hash.
     """
-    seq, previous_hash = session.connection().execute(_ADVANCE_AUDIT_HEAD).one()
+    seq, previous_hash = _connection(session).execute(_ADVANCE_AUDIT_HEAD).one()
     return int(seq), str(previous_hash)
 
 
-def append_audit_event(session: Session, event: AuditEvent) -> None:
-    connection = session.connection()
+def append_audit_event(
+    session: Session | Connection, event: AuditEvent, details_json: str | None = None
+) -> None:
+    """Insert ``event`` and move the head to it; ``details_json`` is its canonical details text."""
+    connection = _connection(session)
     connection.execute(
         _INSERT_AUDIT_EVENT,
         {
@@ -310,7 +333,7 @@ def append_audit_event(session: Session, event: AuditEvent) -> None:
             "action": event.action,
             "object_type": event.object_type,
             "object_id": event.object_id,
-            "details": json.dumps(event.details, sort_keys=True, separators=(",", ":")),
+            "details": details_json or canonical_json(event.details),
             "prev_hash": event.prev_hash,
             "hash": event.hash,
         },

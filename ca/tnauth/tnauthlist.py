@@ -35,7 +35,7 @@ class TNAuthList:
     algebra follow the scope, so two lists that say the same thing differently are equal.
     """
 
-    __slots__ = ("_canonical", "_entries", "_hash", "_literals", "_numbers", "_spcs")
+    __slots__ = ("_canonical", "_der", "_entries", "_hash", "_literals", "_numbers", "_spcs")
 
     def __init__(self, entries: Iterable[Entry]) -> None:
         self._entries: tuple[Entry, ...] | None = tuple(entries)
@@ -53,6 +53,7 @@ class TNAuthList:
         self._literals: frozenset[TelephoneNumber | TNRange] = frozenset()
         self._hash: int | None = None
         self._canonical: TNAuthList | None = None
+        self._der: bytes | None = None
 
     @classmethod
     def _from_scope(
@@ -65,6 +66,7 @@ class TNAuthList:
         made._entries = None
         made._numbers, made._spcs, made._literals = numbers, frozenset(spcs), frozenset(literals)
         made._hash = None
+        made._der = None
         made._canonical = made
         return made
 
@@ -194,7 +196,10 @@ class TNAuthList:
         """DER of the entries as given; call :meth:`canonical` first when issuing."""
         from ca.tnauth.codec import encode  # the codec imports this module
 
-        return encode(self)
+        # Immutable, so encoded once: issuance needs the bytes for the template and the record.
+        if self._der is None:
+            self._der = encode(self)
+        return self._der
 
     def to_json(self) -> list[dict[str, Any]]:
         """``[{"spc": ...} | {"one": ...} | {"range": {"start": ..., "count": ...}}]``, as given."""
