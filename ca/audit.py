@@ -17,8 +17,8 @@ from typing import Any
 
 from ca.clock import Clock
 from ca.storage import Session, Transaction, repo
-from ca.storage.repo import canonical_json
 from ca.storage.records import AuditEvent
+from ca.storage.repo import canonical_json
 
 GENESIS_HASH = "0" * 64
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 from collections.abc import Iterable, Iterator
+from typing import Any
 
 from sqlalchemy import func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
@@ -15,6 +16,7 @@ from ca.errors import CAError, ErrorKind
 from ca.storage.models import (
     AuditEventRow,
     AuditHeadRow,
+    Base,
     CertificateRangeRow,
     CertificateRow,
     CounterRow,
@@ -43,11 +45,13 @@ def canonical_json(value: object) -> str:
 
 # Hot-path statements, built once: executed with parameters on the session's connection they
 # skip the ORM's unit of work and hit SQLAlchemy's compiled-statement cache.
-_INSERT_INTENT = insert(IntentRow.__table__)
-_INSERT_CERTIFICATE = insert(CertificateRow.__table__)
-_INSERT_RANGE = insert(CertificateRangeRow.__table__)
-_INSERT_AUDIT_EVENT = insert(AuditEventRow.__table__)
-_AUDIT_HEAD = AuditHeadRow.__table__
+_TABLES = Base.metadata.tables
+_INSERT_INTENT = insert(_TABLES[IntentRow.__tablename__])
+_INSERT_CERTIFICATE = insert(_TABLES[CertificateRow.__tablename__])
+_INSERT_RANGE = insert(_TABLES[CertificateRangeRow.__tablename__])
+_INSERT_AUDIT_EVENT = insert(_TABLES[AuditEventRow.__tablename__])
+_AUDIT_HEAD = _TABLES[AuditHeadRow.__tablename__]
+_SERIALS = _TABLES[SerialRow.__tablename__]
 _ADVANCE_AUDIT_HEAD = (
     update(_AUDIT_HEAD)
     .where(_AUDIT_HEAD.c.id == 1)
@@ -56,9 +60,9 @@ _ADVANCE_AUDIT_HEAD = (
 )
 _SET_AUDIT_HASH = update(_AUDIT_HEAD).where(_AUDIT_HEAD.c.id == 1)
 _RESERVE_SERIAL = {
-    is_postgres: (postgresql.insert if is_postgres else sqlite.insert)(SerialRow.__table__)
+    is_postgres: (postgresql.insert if is_postgres else sqlite.insert)(_SERIALS)
     .on_conflict_do_nothing(index_elements=["serial"])
-    .returning(SerialRow.__table__.c.serial)
+    .returning(_SERIALS.c.serial)
     for is_postgres in (False, True)
 }
 
@@ -137,7 +141,7 @@ def _issuer(row: IssuerRow) -> IssuerRecord:
 # --- counters ------------------------------------------------------------------------------
 
 
-def _insert(session: Session | Connection):  # type: ignore[no-untyped-def]
+def _insert(session: Session | Connection) -> Any:
     """The dialect's INSERT, for ON CONFLICT clauses (SQLite and PostgreSQL share the syntax)."""
     return postgresql.insert if _dialect(session) == "postgresql" else sqlite.insert
 
