@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from pathlib import Path
 
 import pytest
 
@@ -72,3 +73,12 @@ def test_durations_and_moments():
             parse_duration(bad)
     with pytest.raises(CAError, match="neither ISO-8601"):
         parse_when("tomorrow", now)
+
+
+def test_the_example_production_configuration_loads(tmp_path):
+    example = Path(__file__).resolve().parents[3] / "deploy" / "delegato.toml"
+    (tmp_path / "delegato.toml").write_text(example.read_text())
+    config = Config.load(tmp_path, env={})
+    assert config.public_url == "https://sti-cr.example.net"
+    assert config.database_url.startswith("postgresql+psycopg://")
+    assert config.crl.validity == dt.timedelta(hours=12)
