@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 from collections.abc import Iterable, Iterator
 from typing import Any
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
@@ -16,7 +17,6 @@ from ca.errors import CAError, ErrorKind
 from ca.storage.models import (
     AuditEventRow,
     AuditHeadRow,
-    Base,
     CertificateRangeRow,
     CertificateRow,
     CounterRow,
@@ -25,7 +25,6 @@ from ca.storage.models import (
     IssuerRow,
     OrganizationRow,
     RevocationRow,
-    SerialRow,
 )
 from ca.storage.records import (
     AuditEvent,
@@ -43,36 +42,79 @@ def canonical_json(value: object) -> str:
     return json.dumps(value, sort_keys=True, separators=(",", ":"), default=str)
 
 
-# Hot-path statements, built once: executed with parameters on the session's connection they
-# skip the ORM's unit of work and hit SQLAlchemy's compiled-statement cache.
-_TABLES = Base.metadata.tables
-_INSERT_INTENT = insert(_TABLES[IntentRow.__tablename__])
-_INSERT_CERTIFICATE = insert(_TABLES[CertificateRow.__tablename__])
-_INSERT_RANGE = insert(_TABLES[CertificateRangeRow.__tablename__])
-_INSERT_AUDIT_EVENT = insert(_TABLES[AuditEventRow.__tablename__])
-_AUDIT_HEAD = _TABLES[AuditHeadRow.__tablename__]
-_SERIALS = _TABLES[SerialRow.__tablename__]
-_ADVANCE_AUDIT_HEAD = (
-    update(_AUDIT_HEAD)
-    .where(_AUDIT_HEAD.c.id == 1)
-    .values(seq=_AUDIT_HEAD.c.seq + 1)
-    .returning(_AUDIT_HEAD.c.seq, _AUDIT_HEAD.c.hash)
-)
-_SET_AUDIT_HASH = update(_AUDIT_HEAD).where(_AUDIT_HEAD.c.id == 1)
-_RESERVE_SERIAL = {
-    is_postgres: (postgresql.insert if is_postgres else sqlite.insert)(_SERIALS)
-    .on_conflict_do_nothing(index_elements=["serial"])
-    .returning(_SERIALS.c.serial)
-    for is_postgres in (False, True)
-}
-
-
 def _connection(unit: Session | Connection) -> Connection:
     return unit.connection() if isinstance(unit, Session) else unit
 
 
 def _dialect(unit: Session | Connection) -> str:
     return _connection(unit).dialect.name
+
+
+class _DriverSQL:
+    """A hot statement run on the DBAPI cursor of the unit's own connection, in its transaction.
+
+    SQLAlchemy's execution path costs ~20 µs a statement against ~3 µs on the driver, and issuing
+    a certificate makes eight of these. Written once with ``:name`` parameters (psycopg gets
+    ``%(name)s``); values are bound as the models' types would bind them.
+    """
+
+    def __init__(self, sql: str) -> None:
+        self._sql = {"sqlite": sql, "postgresql": re.sub(r":(\w+)", r"%(\1)s", sql)}
+
+    def execute(self, unit: Session | Connection, params: dict[str, Any] | None = None) -> Any:
+        connection = _connection(unit)
+        dialect = connection.dialect.name
+        cursor = connection.connection.cursor()
+        cursor.execute(self._sql[dialect], _bind(params or {}, dialect))
+        return cursor
+
+    def execute_many(self, unit: Session | Connection, rows: list[dict[str, Any]]) -> None:
+        connection = _connection(unit)
+        dialect = connection.dialect.name
+        cursor = connection.connection.cursor()
+        cursor.executemany(self._sql[dialect], [_bind(row, dialect) for row in rows])
+        cursor.close()
+
+
+def _bind(params: dict[str, Any], dialect: str) -> dict[str, Any]:
+    """Datetimes as UTCDateTime stores them: naive UTC text on SQLite, aware on PostgreSQL."""
+    if dialect != "sqlite":
+        return params
+    return {
+        key: value.astimezone(dt.UTC).strftime(SQLITE_DATETIME)
+        if isinstance(value, dt.datetime)
+        else value
+        for key, value in params.items()
+    }
+
+
+#: SQLAlchemy's storage format for DATETIME on SQLite; rows written here read back through the ORM.
+SQLITE_DATETIME = "%Y-%m-%d %H:%M:%S.%f"
+
+_INSERT_INTENT = _DriverSQL(
+    "INSERT INTO intents (serial, issuer_id, organization_id, profile, lint_der, tbs_sha256, created_at) "
+    "VALUES (:serial, :issuer_id, :organization_id, :profile, :lint_der, :tbs_sha256, :created_at)"
+)
+_INSERT_CERTIFICATE = _DriverSQL(
+    "INSERT INTO certificates (serial, issuer_id, organization_id, profile, der, tn_auth_list_der, "
+    "not_before, not_after, issued_at) VALUES (:serial, :issuer_id, :organization_id, :profile, :der, "
+    ":tn_auth_list_der, :not_before, :not_after, :issued_at)"
+)
+_INSERT_RANGE = _DriverSQL(
+    "INSERT INTO certificate_ranges (serial, length, lo, hi) VALUES (:serial, :length, :lo, :hi)"
+)
+_INSERT_AUDIT_EVENT = _DriverSQL(
+    "INSERT INTO audit_events (seq, at, actor, action, object_type, object_id, details, prev_hash, hash) "
+    "VALUES (:seq, :at, :actor, :action, :object_type, :object_id, :details, :prev_hash, :hash)"
+)
+_ADVANCE_AUDIT_HEAD = _DriverSQL(
+    "UPDATE audit_head SET seq = seq + 1 WHERE id = 1 RETURNING seq, hash"
+)
+_SET_AUDIT_HASH = _DriverSQL("UPDATE audit_head SET hash = :hash WHERE id = 1")
+_RESERVE_SERIAL = _DriverSQL(
+    "INSERT INTO serials (serial, issuer_id, reserved_at) VALUES (:serial, :issuer_id, :reserved_at) "
+    "ON CONFLICT (serial) DO NOTHING RETURNING serial"
+)
 
 
 # --- organizations -------------------------------------------------------------------------
@@ -164,16 +206,16 @@ def reserve_serial(
     session: Session | Connection, serial: str, issuer_id: str, at: dt.datetime
 ) -> bool:
     """Reserve a serial; False if it was ever reserved before (serials are never reused)."""
-    connection = _connection(session)
-    statement = _RESERVE_SERIAL[connection.dialect.name == "postgresql"]
-    row = connection.execute(
-        statement, {"serial": serial, "issuer_id": issuer_id, "reserved_at": at}
+    cursor = _RESERVE_SERIAL.execute(
+        session, {"serial": serial, "issuer_id": issuer_id, "reserved_at": at}
     )
-    return row.scalar_one_or_none() is not None
+    reserved = cursor.fetchone() is not None
+    cursor.close()
+    return reserved
 
 
 def add_intent(session: Session | Connection, intent: Intent) -> None:
-    _connection(session).execute(_INSERT_INTENT, intent.__dict__)
+    _INSERT_INTENT.execute(session, dict(intent.__dict__)).close()
 
 
 def get_intent(session: Session, serial: str) -> Intent | None:
@@ -197,11 +239,10 @@ def add_certificate(
     intervals: Iterable[tuple[int, int, int]],
 ) -> None:
     values = {k: v for k, v in cert.__dict__.items() if k != "revocation"}
-    connection = _connection(session)
-    connection.execute(_INSERT_CERTIFICATE, values)
+    _INSERT_CERTIFICATE.execute(session, values).close()
     rows = [{"serial": cert.serial, "length": n, "lo": lo, "hi": hi} for n, lo, hi in intervals]
     if rows:
-        connection.execute(_INSERT_RANGE, rows)
+        _INSERT_RANGE.execute_many(session, rows)
 
 
 def get_certificate(session: Session, serial: str) -> CertificateRecord | None:
@@ -319,7 +360,9 @@ def advance_audit_head(session: Session | Connection) -> tuple[int, str]:
     Returns (new seq, previous hash). One UPDATE both locks and advances, so appenders queue here
     and the chain never forks; ``append_audit_event`` then records the new hash.
     """
-    seq, previous_hash = _connection(session).execute(_ADVANCE_AUDIT_HEAD).one()
+    cursor = _ADVANCE_AUDIT_HEAD.execute(session)
+    seq, previous_hash = cursor.fetchone()
+    cursor.close()
     return int(seq), str(previous_hash)
 
 
@@ -327,22 +370,19 @@ def append_audit_event(
     session: Session | Connection, event: AuditEvent, details_json: str | None = None
 ) -> None:
     """Insert ``event`` and move the head to it; ``details_json`` is its canonical details text."""
-    connection = _connection(session)
-    connection.execute(
-        _INSERT_AUDIT_EVENT,
-        {
-            "seq": event.seq,
-            "at": event.at,
-            "actor": event.actor,
-            "action": event.action,
-            "object_type": event.object_type,
-            "object_id": event.object_id,
-            "details": details_json or canonical_json(event.details),
-            "prev_hash": event.prev_hash,
-            "hash": event.hash,
-        },
-    )
-    connection.execute(_SET_AUDIT_HASH, {"hash": event.hash})
+    row = {
+        "seq": event.seq,
+        "at": event.at,
+        "actor": event.actor,
+        "action": event.action,
+        "object_type": event.object_type,
+        "object_id": event.object_id,
+        "details": details_json or canonical_json(event.details),
+        "prev_hash": event.prev_hash,
+        "hash": event.hash,
+    }
+    _INSERT_AUDIT_EVENT.execute(session, row).close()
+    _SET_AUDIT_HASH.execute(session, {"hash": event.hash}).close()
 
 
 def audit_head(session: Session) -> tuple[int, str]:
