@@ -39,7 +39,9 @@ def _sqlite_engine(url: str) -> Engine:
         # lock can fail with SQLITE_BUSY without waiting, which would break concurrent issuance.
         # Read-only units of work begin deferred so WAL readers never wait for writers.
         readonly = connection.get_execution_options().get("delegato_readonly", False)
-        connection.exec_driver_sql("BEGIN" if readonly else "BEGIN IMMEDIATE")
+        cursor = connection.connection.cursor()
+        cursor.execute("BEGIN" if readonly else "BEGIN IMMEDIATE")
+        cursor.close()
 
     return engine
 

@@ -129,7 +129,6 @@ def upgrade() -> None:
         sa.Column("hash", sa.String(64), nullable=False),
     )
     op.create_index("ix_audit_events_at", "audit_events", ["at"])
-    op.create_index("ix_audit_events_action", "audit_events", ["action"])
     op.create_index("ix_audit_events_object_id", "audit_events", ["object_id"])
 
 
