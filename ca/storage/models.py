@@ -160,9 +160,14 @@ class AuditHeadRow(Base):
     hash: Mapped[str] = mapped_column(String(64))
 
 
+#: 64-bit everywhere; on SQLite spelled INTEGER so a primary key is the rowid itself (one B-tree
+#: fewer to write on every commit).
+RowId = BigInteger().with_variant(Integer(), "sqlite")
+
+
 class AuditEventRow(Base):
     __tablename__ = "audit_events"
-    seq: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    seq: Mapped[int] = mapped_column(RowId, primary_key=True, autoincrement=False)
     at: Mapped[dt.datetime] = mapped_column(UTCDateTime, index=True)
     actor: Mapped[str] = mapped_column(String(200))
     action: Mapped[str] = mapped_column(String(60))

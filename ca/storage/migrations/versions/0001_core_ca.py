@@ -7,7 +7,7 @@ Revises:
 import sqlalchemy as sa
 from alembic import op
 
-from ca.storage.models import UTCDateTime
+from ca.storage.models import RowId, UTCDateTime
 
 revision = "0001"
 down_revision = None
@@ -118,7 +118,7 @@ def upgrade() -> None:
     )
     op.create_table(
         "audit_events",
-        sa.Column("seq", sa.BigInteger, primary_key=True, autoincrement=False),
+        sa.Column("seq", RowId, primary_key=True, autoincrement=False),
         sa.Column("at", UTCDateTime, nullable=False),
         sa.Column("actor", sa.String(200), nullable=False),
         sa.Column("action", sa.String(60), nullable=False),
