@@ -127,7 +127,7 @@ class CertificateAuthority:
         not_before, not_after = self._validity(issuer, order, now)
 
         # 2. Draw a serial and reserve it: a serial is never used twice, even after a failure.
-        serial = self._reserve_serial(issuer, now)
+        serial = self._serials.take(issuer.id, now)
 
         # 3. Build the template (pure) and lint a copy signed by a throwaway key.
         template = CertificateTemplate(
@@ -242,9 +242,6 @@ class CertificateAuthority:
                 field="issuer",
             )
         return not_before, not_after
-
-    def _reserve_serial(self, issuer: IssuerInfo, now: dt.datetime) -> int:
-        return self._serials.take(issuer.id, now)
 
     def _crl_issuer_name(self, issuer: IssuerInfo) -> x509.Name | None:
         """Indirect CRLs name their signer in the CRLDP's cRLIssuer (RFC 5280 §4.2.1.13)."""

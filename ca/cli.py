@@ -79,11 +79,11 @@ def init(
         )
     spc = spc.strip().upper()
     scope = TNAuthList.from_user(spcs=[spc] if spc else [], ranges=sca_ranges or DEFAULT_SCA_RANGES)
-    obj._services = build_services(config)
+    services = obj.adopt(build_services(config))
     hierarchy = initialize_home(
-        obj._services, spc=spc, sca_scope=scope, crl_model=crl_model, actor=actor()
+        services, spc=spc, sca_scope=scope, crl_model=crl_model, actor=actor()
     )
-    sca = obj._services.issuers.get(hierarchy.sca_id)
+    sca = services.issuers.get(hierarchy.sca_id)
     data = {
         "home": str(config.home),
         "trust_anchor": str(hierarchy.trust_anchor),

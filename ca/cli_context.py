@@ -28,12 +28,17 @@ class CLIContext:
     def config(self) -> Config:
         return Config.load(self.home)
 
-    def services(self, *, ready: bool = True) -> Services:
+    def services(self) -> Services:
+        """The services of an initialized home, checked once (schema, issuer keys)."""
         if self._services is None:
             self._services = build_services(self.config)
-            if ready:
-                self._services.check_ready()
+            self._services.check_ready()
         return self._services
+
+    def adopt(self, services: Services) -> Services:
+        """Use ``services`` (built from a config this command made) and close them at exit."""
+        self._services = services
+        return services
 
     def close(self) -> None:
         if self._services is not None:

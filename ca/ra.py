@@ -101,15 +101,15 @@ class RegistrationAuthority:
         parent = issuer.tn_auth_list
         if parent is not None and parent.encompasses(scope):
             return
-        outside = scope if parent is None else scope.difference(parent)
+        outside = [
+            _describe(e) for e in (scope if parent is None else scope.difference(parent)).to_json()
+        ]
         raise CAError(
             ErrorKind.OUT_OF_ISSUER_SCOPE,
-            f"not encompassed by issuer {issuer.id}'s TNAuthList (RFC 9060): "
-            + ", ".join(_describe(entry) for entry in outside.to_json()),
+            f"not encompassed by issuer {issuer.id}'s TNAuthList (RFC 9060): " + ", ".join(outside),
             field="tns",
             subproblems=[
-                SubProblem("outside the issuer's scope", "tns", _describe(e))
-                for e in outside.to_json()
+                SubProblem("outside the issuer's scope", "tns", value) for value in outside
             ],
         )
 

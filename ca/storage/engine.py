@@ -9,7 +9,7 @@ from typing import Any
 
 from alembic import command
 from alembic.config import Config as AlembicConfig
-from sqlalchemy import create_engine, event, inspect
+from sqlalchemy import create_engine, event
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
@@ -99,12 +99,6 @@ class Storage:
                 f"cannot migrate the database: {exc.orig}",
                 field="database_url",
             ) from None
-
-    def is_migrated(self) -> bool:
-        try:
-            return inspect(self.engine).has_table("alembic_version")
-        except OperationalError:
-            return False
 
     def dispose(self) -> None:
         self.engine.dispose()

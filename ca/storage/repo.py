@@ -8,7 +8,7 @@ import re
 from collections.abc import Iterable, Iterator
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
@@ -17,7 +17,6 @@ from ca.errors import CAError, ErrorKind
 from ca.storage.models import (
     AuditEventRow,
     AuditHeadRow,
-    CertificateRangeRow,
     CertificateRow,
     CounterRow,
     CRLRow,
@@ -127,11 +126,6 @@ def add_organization(session: Session, org: Organization) -> None:
 def get_organization(session: Session, org_id: str) -> Organization | None:
     row = session.get(OrganizationRow, org_id)
     return _organization(row) if row else None
-
-
-def find_organizations(session: Session, name: str) -> list[Organization]:
-    rows = session.scalars(select(OrganizationRow).where(OrganizationRow.name == name))
-    return [_organization(row) for row in rows]
 
 
 def _organization(row: OrganizationRow) -> Organization:
@@ -253,38 +247,6 @@ def get_certificate(session: Session, serial: str) -> CertificateRecord | None:
     return _certificate(row, revocation)
 
 
-def list_certificates(
-    session: Session, organization_id: str | None = None, limit: int = 100
-) -> list[CertificateRecord]:
-    query = select(CertificateRow, RevocationRow).outerjoin(
-        RevocationRow, RevocationRow.serial == CertificateRow.serial
-    )
-    if organization_id:
-        query = query.where(CertificateRow.organization_id == organization_id)
-    query = query.order_by(CertificateRow.issued_at.desc()).limit(limit)
-    return [_certificate(cert, rev) for cert, rev in session.execute(query)]
-
-
-def certificates_covering(
-    session: Session, length: int, number: int, at: dt.datetime
-) -> list[CertificateRecord]:
-    """Certificates valid at ``at`` whose TNAuthList holds the number (traceback)."""
-    query = (
-        select(CertificateRow, RevocationRow)
-        .join(CertificateRangeRow, CertificateRangeRow.serial == CertificateRow.serial)
-        .outerjoin(RevocationRow, RevocationRow.serial == CertificateRow.serial)
-        .where(
-            CertificateRangeRow.length == length,
-            CertificateRangeRow.lo <= number,
-            CertificateRangeRow.hi >= number,
-            CertificateRow.not_before <= at,
-            CertificateRow.not_after >= at,
-        )
-        .distinct()
-    )
-    return [_certificate(cert, rev) for cert, rev in session.execute(query)]
-
-
 def _certificate(row: CertificateRow, revocation: RevocationRow | None) -> CertificateRecord:
     return CertificateRecord(
         serial=row.serial,
@@ -343,15 +305,6 @@ def latest_crl(session: Session, issuer_id: str) -> CRLRecord | None:
     if row is None:
         return None
     return CRLRecord(row.issuer_id, row.number, row.this_update, row.next_update, row.der)
-
-
-def latest_revocation_at(session: Session, issuer_id: str) -> dt.datetime | None:
-    return session.scalar(
-        select(func.max(RevocationRow.revoked_at)).where(RevocationRow.issuer_id == issuer_id)
-    )
-
-
-# --- audit ---------------------------------------------------------------------------------
 
 
 def advance_audit_head(session: Session | Connection) -> tuple[int, str]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Mapping
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Self
 
 from asn1crypto import core
 
@@ -61,6 +61,9 @@ class _ClaimConstraints:
 
     _FIELD: ClassVar[str]
     _TAGS: ClassVar[tuple[int, ...]]
+    #: The asn1crypto class and the name its permitted-values entries give the value list.
+    _ASN1: ClassVar[type[core.Sequence]]
+    _VALUES_KEY: ClassVar[str]
 
     def __init__(
         self,
@@ -92,6 +95,37 @@ class _ClaimConstraints:
         if not (self._must_include or self._permitted or self._must_exclude):
             raise malformed(field, "at least one constraint must be present")
 
+    @classmethod
+    def from_der(cls, der: bytes) -> Self:
+        """Strict DER decoding (RFC 8226 / RFC 9118 Appendix A); one MALFORMED error naming the
+        extension for anything else, whether the bytes or the values break the rule."""
+        try:
+            return cls._from_parts(*cls._parse(der))
+        except DERError as error:
+            raise malformed(cls._FIELD, error.message) from None
+        except CAError as error:
+            raise malformed(cls._FIELD, str(error)) from None
+
+    @classmethod
+    def _from_parts(
+        cls, must_include: list[str], permitted: dict[str, list[str]], must_exclude: list[str]
+    ) -> Self:
+        return cls(must_include, permitted, must_exclude)
+
+    def to_der(self) -> bytes:
+        """DER of the present fields (absent OPTIONAL fields are omitted)."""
+        value: dict[str, Any] = {}
+        if self._must_include:
+            value["must_include"] = list(self._must_include)
+        if self._permitted:
+            value["permitted_values"] = [
+                {"claim": claim, self._VALUES_KEY: list(values)}
+                for claim, values in self._permitted.items()
+            ]
+        if self._must_exclude:
+            value["must_exclude"] = list(self._must_exclude)
+        return _dump(self._ASN1(value))
+
     @property
     def must_include(self) -> tuple[str, ...]:
         return self._must_include
@@ -119,9 +153,6 @@ class _ClaimConstraints:
         for name in self._must_exclude:
             if name in claims:
                 raise _violation(f"the PASSporT carries the claim {name!r} (mustExclude)")
-
-    def to_der(self) -> bytes:
-        raise NotImplementedError
 
     def _key(self) -> tuple[object, ...]:
         return self._must_include, tuple(self._permitted.items()), self._must_exclude
@@ -204,6 +235,8 @@ class JWTClaimConstraints(_ClaimConstraints):
 
     _FIELD = "JWTClaimConstraints"
     _TAGS = (0xA0, 0xA1)
+    _ASN1 = asn1.JWTClaimConstraints
+    _VALUES_KEY = "permitted"
 
     def __init__(
         self,
@@ -213,26 +246,11 @@ class JWTClaimConstraints(_ClaimConstraints):
         super().__init__(must_include, permitted_values)
 
     @classmethod
-    def from_der(cls, der: bytes) -> JWTClaimConstraints:
-        """Strict DER decoding (RFC 8226 Appendix A); CAError(MALFORMED) on anything else."""
-        try:
-            must_include, permitted, _ = cls._parse(der)
-            return cls(must_include, permitted)
-        except DERError as error:
-            raise malformed(cls._FIELD, error.message) from None
-        except CAError as error:
-            raise malformed(cls._FIELD, str(error)) from None
-
-    def to_der(self) -> bytes:
-        value: dict[str, Any] = {}
-        if self._must_include:
-            value["must_include"] = list(self._must_include)
-        if self._permitted:
-            value["permitted_values"] = [
-                {"claim": claim, "permitted": list(values)}
-                for claim, values in self._permitted.items()
-            ]
-        return _dump(asn1.JWTClaimConstraints(value))
+    def _from_parts(
+        cls, must_include: list[str], permitted: dict[str, list[str]], must_exclude: list[str]
+    ) -> JWTClaimConstraints:
+        # RFC 8226 has no mustExclude; _TAGS already refuses a [2] field.
+        return cls(must_include, permitted)
 
     def __repr__(self) -> str:
         return (
@@ -246,6 +264,8 @@ class EnhancedJWTClaimConstraints(_ClaimConstraints):
 
     _FIELD = "EnhancedJWTClaimConstraints"
     _TAGS = (0xA0, 0xA1, 0xA2)
+    _ASN1 = asn1.EnhancedJWTClaimConstraints
+    _VALUES_KEY = "values"
 
     @property
     def must_exclude(self) -> tuple[str, ...]:
@@ -260,29 +280,6 @@ class EnhancedJWTClaimConstraints(_ClaimConstraints):
         """As RFC 8226 §8 plus mustExclude; an ignored extension accepts every PASSporT."""
         if not self.is_ignored:
             super().check(claims)
-
-    @classmethod
-    def from_der(cls, der: bytes) -> EnhancedJWTClaimConstraints:
-        """Strict DER decoding (RFC 9118 Appendix A); CAError(MALFORMED) on anything else."""
-        try:
-            return cls(*cls._parse(der))
-        except DERError as error:
-            raise malformed(cls._FIELD, error.message) from None
-        except CAError as error:
-            raise malformed(cls._FIELD, str(error)) from None
-
-    def to_der(self) -> bytes:
-        value: dict[str, Any] = {}
-        if self._must_include:
-            value["must_include"] = list(self._must_include)
-        if self._permitted:
-            value["permitted_values"] = [
-                {"claim": claim, "values": list(values)}
-                for claim, values in self._permitted.items()
-            ]
-        if self._must_exclude:
-            value["must_exclude"] = list(self._must_exclude)
-        return _dump(asn1.EnhancedJWTClaimConstraints(value))
 
     def __repr__(self) -> str:
         return (

@@ -36,6 +36,20 @@ def initialized(home) -> dict:
     return run_json(home, "init")
 
 
+@pytest.fixture
+def holder(home, initialized, tmp_path) -> tuple[str, Path]:
+    """An enterprise and a CSR file for its key."""
+    org = run_json(home, "org", "add", "--kind", "enterprise", "--name", "Example Corp")
+    csr, _ = make_csr()
+    (tmp_path / "h.csr").write_bytes(csr)
+    return org["id"], tmp_path / "h.csr"
+
+
+def issue_args(holder: tuple[str, Path], out: Path, *scope: str) -> list[str]:
+    org_id, csr = holder
+    return ["cert", "issue", "--org", org_id, "--csr", str(csr), *scope, "--out", str(out)]
+
+
 def test_init_creates_the_dev_hierarchy(home, initialized):
     assert initialized["home"] == str(home.resolve())
     root = x509.load_pem_x509_certificate(Path(initialized["trust_anchor"]).read_bytes())
@@ -60,28 +74,10 @@ def test_init_with_spc_and_ranges(home):
     ]
 
 
-def test_org_add_and_certificate_issue_revoke_crl(home, initialized, tmp_path):
-    org = run_json(home, "org", "add", "--kind", "enterprise", "--name", "Example Corp")
-    csr, _ = make_csr()
-    (tmp_path / "h.csr").write_bytes(csr)
+def test_org_add_and_certificate_issue_revoke_crl(home, initialized, holder, tmp_path):
     out = tmp_path / "chain.pem"
-    issued = run_json(
-        home,
-        "cert",
-        "issue",
-        "--org",
-        org["id"],
-        "--csr",
-        str(tmp_path / "h.csr"),
-        "--tn",
-        "+1 (202) 555-0100",
-        "--range",
-        "12025550200:50",
-        "--lifetime",
-        "12h",
-        "--out",
-        str(out),
-    )
+    scope = ("--tn", "+1 (202) 555-0100", "--range", "12025550200:50", "--lifetime", "12h")
+    issued = run_json(home, *issue_args(holder, out, *scope))
     assert issued["x5u"] == f"http://127.0.0.1:8080/certs/{issued['serial']}.pem"
     chain = x509.load_pem_x509_certificates(out.read_bytes())
     assert chain[0].serial_number == int(issued["serial"], 16)
@@ -105,42 +101,13 @@ def test_org_add_and_certificate_issue_revoke_crl(home, initialized, tmp_path):
     assert run_json(home, "audit", "verify")["ok"] is True
 
 
-def test_errors_are_one_line_and_write_nothing(home, initialized, tmp_path):
-    org = run_json(home, "org", "add", "--kind", "enterprise", "--name", "Example Corp")
-    csr, _ = make_csr()
-    (tmp_path / "h.csr").write_bytes(csr)
+def test_errors_are_one_line_and_write_nothing(home, holder, tmp_path):
     out = tmp_path / "chain.pem"
-    code, stdout, err = run(
-        home,
-        "cert",
-        "issue",
-        "--org",
-        org["id"],
-        "--csr",
-        str(tmp_path / "h.csr"),
-        "--tn",
-        "202555x100",
-        "--out",
-        str(out),
-        ok=False,
-    )
+    code, stdout, err = run(home, *issue_args(holder, out, "--tn", "202555x100"), ok=False)
     assert code != 0 and stdout == ""
     assert err.startswith("delegato: error: tns[0]:") and "'x'" in err
     assert not out.exists()
-    code, _, err = run(
-        home,
-        "cert",
-        "issue",
-        "--org",
-        org["id"],
-        "--csr",
-        str(tmp_path / "h.csr"),
-        "--range",
-        "19995550000:10",
-        "--out",
-        str(out),
-        ok=False,
-    )
+    code, _, err = run(home, *issue_args(holder, out, "--range", "19995550000:10"), ok=False)
     assert code != 0 and "19995550000:10" in err and not out.exists()
     code, _, err = run(home, "cert", "revoke", "zz", "--reason", "keyCompromise", ok=False)
     assert code != 0 and "serial" in err

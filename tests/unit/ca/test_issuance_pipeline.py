@@ -89,19 +89,14 @@ def test_scope_outside_the_issuer_is_refused_naming_exactly_what_is_outside(serv
     assert outside == {"12025560000:10", "13035550100"}
 
 
-@pytest.mark.parametrize(
-    ("key", "message"),
-    [
-        (ec.generate_private_key(ec.SECP384R1()), "P-256"),
-    ],
-)
-def test_non_p256_keys_are_refused(services, enterprise, key, message):
+def test_non_p256_keys_are_refused(services, enterprise):
+    key = ec.generate_private_key(ec.SECP384R1())
     csr, _ = make_csr(key)
     request = dataclasses.replace(_request(services, enterprise.id), csr=csr)
     with pytest.raises(CAError) as info:
         services.ra.request_certificate(request)
     assert info.value.kind is ErrorKind.BAD_PUBLIC_KEY
-    assert message in info.value.detail
+    assert "P-256" in info.value.detail
 
 
 def test_tampered_csr_is_refused(services, enterprise):
