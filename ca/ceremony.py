@@ -34,6 +34,7 @@ from ca.tnauth import TNAuthList
 ROOT_LIFETIME = dt.timedelta(days=3650)
 SCA_LIFETIME = dt.timedelta(days=730)
 CRL_SIGNER_LIFETIME = dt.timedelta(days=365)
+STATUS_SIGNER_LIFETIME = dt.timedelta(days=365)
 
 
 @dataclass(frozen=True)
@@ -139,6 +140,26 @@ class DevCeremony:
                 now,
             )
 
+        # The TN status signer (issue 3 item 6): an end entity of the SCA whose key signs the
+        # registry's status documents, so they check offline up to the STI-CA root.
+        status_id = new_id("status")
+        status_uri = self._new_key("status-signer")
+        status_signer = self._sign(
+            SigningIdentity(sca_id, sca, (), sca_uri),
+            CertificateTemplate(
+                profile=load_profile("status_signer"),
+                subject=subject_name(country, org, "Delegato Development TN Status"),
+                public_key=self._keys.public_key(status_uri),
+                serial=draw_serial(),
+                not_before=now - self._config.issuance.backdate,
+                not_after=now + STATUS_SIGNER_LIFETIME,
+                issuer_certificate=sca,
+                crl_url=self._config.crl_url(sca_id),
+                crl_issuer=crl_signer.subject if crl_signer is not None else None,
+            ),
+            now,
+        )
+
         with self._storage.transaction() as session:
             self._store(
                 session, root_id, "root", None, root, "", root_uri, "direct", None, now, actor
@@ -162,6 +183,19 @@ class DevCeremony:
                 )
                 # The SCA and its CRL signer name each other, so the link is made once both exist.
                 repo.set_crl_signer(session, sca_id, crl_signer_id)
+            self._store(
+                session,
+                status_id,
+                "status_signer",
+                sca_id,
+                status_signer,
+                _pem(sca).decode(),
+                status_uri,
+                "direct",
+                None,
+                now,
+                actor,
+            )
         return self._write_files(root_id, sca_id, crl_signer_id, root, sca, crl_signer)
 
     def _new_key(self, name: str) -> str:

@@ -12,6 +12,7 @@ from pathlib import Path
 import click
 
 from ca.cli_context import CLIContext, DelegatoGroup, actor, json_option, pass_cli
+from ca.cli_registry import assign, delegate, jobs, key, release, status, trace, transfer
 from ca.cli_tools import lint_command, tnauth
 from ca.config import Config
 from ca.durations import parse_duration
@@ -173,14 +174,18 @@ def cert_issue(
     out: str | None,
     operator_reason: str | None,
 ) -> None:
-    """Issue a delegate certificate for the given numbers."""
+    """Issue a delegate certificate for numbers the TN registry authorizes now.
+
+    Without --tn/--range it covers every number the holder may use now. --operator-reason
+    overrides the registry (audited); the numbers must still lie within the issuer's scope.
+    """
     from ca.ra import CertificateRequest
 
     csr = _read_input(csr_file, "csr")
     request = CertificateRequest(
         organization_id=org_id,
         csr=csr,
-        tn_auth_list=scope_from_options(tns, ranges),
+        tn_auth_list=scope_from_options(tns, ranges) if tns or ranges else None,
         actor=actor(),
         lifetime=parse_duration(lifetime, "lifetime") if lifetime else None,
         operator_reason=operator_reason,
@@ -337,3 +342,6 @@ def main() -> None:
 
 cli.add_command(tnauth)
 cli.add_command(lint_command)
+for command in (key, assign, delegate, transfer, release, status, jobs):
+    cli.add_command(command)
+audit.add_command(trace)

@@ -1,8 +1,8 @@
 """willing_to_issue(): may this holder get a certificate for this scope, and on what evidence?
 
 After smallstep's sign options: authorization yields constraints (the scope, a notAfter cap) and
-the evidence the audit trail keeps; the signer enforces them. Until the TN registry exists, every
-issuance is an operator issuance and its evidence is the operator's reason.
+the evidence the audit trail keeps; the signer enforces them. The TN registry decides every
+issuance; an operator may override it with a reason, which the audit trail keeps.
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ca.errors import CAError, ErrorKind, malformed
+from ca.registry import Registry
 from ca.storage.records import Organization
 from ca.tnauth import TNAuthList
 
@@ -22,7 +23,7 @@ HOLDER_KINDS = frozenset({"enterprise", "bpo"})
 class Evidence:
     """Why the scope is authorized, for the audit trail, and until when at most."""
 
-    basis: str  # "operator" until the TN registry decides
+    basis: str  # "registry", or "operator" for an audited override
     details: dict[str, Any] = field(default_factory=dict)
     not_after_cap: dt.datetime | None = None
 
@@ -33,9 +34,13 @@ class Evidence:
 class Policy:
     """Decides; never signs and never stores."""
 
+    def __init__(self, registry: Registry) -> None:
+        self._registry = registry
+
     def willing_to_issue(
         self, holder: Organization, scope: TNAuthList, *, operator_reason: str | None
     ) -> Evidence:
+        """The registry's evidence for ``scope`` now, or the operator's audited override."""
         if holder.kind not in HOLDER_KINDS:
             raise CAError(
                 ErrorKind.FORBIDDEN,
@@ -44,8 +49,15 @@ class Policy:
                 field="organization",
             )
         check_delegate_scope(scope)
-        reason = (operator_reason or "").strip() or "operator issuance (no TN registry decision)"
-        return Evidence(basis="operator", details={"reason": reason})
+        reason = (operator_reason or "").strip()
+        if reason:
+            return Evidence(basis="operator", details={"reason": reason})
+        authorization = self._registry.authorize(holder.id, scope)
+        return Evidence(
+            basis="registry",
+            details=authorization.to_json(),
+            not_after_cap=authorization.until,
+        )
 
 
 def check_delegate_scope(scope: TNAuthList) -> None:

@@ -18,7 +18,9 @@ from ca.errors import CAError, ErrorKind, SubProblem, malformed
 from ca.issuance.request import parse_csr
 from ca.issuers import IssuerDirectory
 from ca.policy import Policy
+from ca.registry import Registry
 from ca.revocation import RevocationReason, may_use
+from ca.storage import registry as registry_store
 from ca.storage import repo
 from ca.storage.engine import Storage
 from ca.storage.records import CertificateRecord, Organization, Revocation
@@ -31,7 +33,7 @@ class CertificateRequest:
 
     organization_id: str
     csr: bytes
-    tn_auth_list: TNAuthList
+    tn_auth_list: TNAuthList | None  # None: every number the holder may use now
     actor: str
     lifetime: dt.timedelta | None = None
     operator_reason: str | None = None
@@ -53,6 +55,7 @@ class RegistrationAuthority:
         authority: CertificateAuthority,
         crls: CRLService,
         policy: Policy,
+        registry: Registry,
         config: Config,
         clock: Clock,
         audit: AuditLog,
@@ -62,6 +65,7 @@ class RegistrationAuthority:
         self._authority = authority
         self._crls = crls
         self._policy = policy
+        self._registry = registry
         self._config = config
         self._clock = clock
         self._audit = audit
@@ -79,21 +83,43 @@ class RegistrationAuthority:
         """Issue a delegate certificate for exactly the authorized scope (ARCHITECTURE.md flow 3)."""
         holder = self.organization(request.organization_id)
         public_key = parse_csr(request.csr)
+        scope = request.tn_auth_list or self._default_scope(holder, request.operator_reason)
         evidence = self._policy.willing_to_issue(
-            holder, request.tn_auth_list, operator_reason=request.operator_reason
+            holder, scope, operator_reason=request.operator_reason
         )
-        self._check_issuer_scope(request.tn_auth_list)
+        self._check_issuer_scope(scope)
         order = IssuanceOrder(
             organization_id=holder.id,
             organization_name=holder.name,
             public_key=public_key,
-            tn_auth_list=request.tn_auth_list,
+            tn_auth_list=scope,
             lifetime=request.lifetime or self._config.issuance.default_lifetime,
             actor=request.actor,
             evidence=evidence.to_json(),
             not_after_cap=evidence.not_after_cap,
         )
-        return self._authority.issue(order)
+        issued = self._authority.issue(order)
+        with self._storage.transaction() as session:
+            registry_store.add_certificate_basis(
+                session,
+                issued.serial,
+                evidence.basis,
+                evidence.details.get("reason") if evidence.basis == "operator" else None,
+            )
+        return issued
+
+    def _default_scope(self, holder: Organization, operator_reason: str | None) -> TNAuthList:
+        """A request that names no numbers asks for every number the holder may use now."""
+        if (operator_reason or "").strip():
+            raise malformed("tns", "an operator issuance names its numbers (--tn or --range)")
+        scope = self._registry.authorized_scope(holder.id)
+        if scope is None:
+            raise CAError(
+                ErrorKind.TN_NOT_AUTHORIZED,
+                f"the TN registry authorizes no numbers for {holder.kind} {holder.id} now",
+                field="tns",
+            )
+        return scope
 
     def _check_issuer_scope(self, scope: TNAuthList) -> None:
         """RFC 9060 §4: the delegate's TNAuthList must be encompassed by its issuer's."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from ca.apikeys import ApiKeys
 from ca.audit import AuditLog
 from ca.authority import CertificateAuthority
 from ca.ceremony import DevCeremony, DevHierarchy
@@ -16,6 +17,7 @@ from ca.keys import KeyManagers, default_key_managers
 from ca.organizations import Organizations
 from ca.policy import Policy
 from ca.ra import RegistrationAuthority
+from ca.registry import Reconciler, Registry
 from ca.storage.engine import Storage
 from ca.tnauth import TNAuthList
 
@@ -33,6 +35,9 @@ class Services:
     policy: Policy
     ra: RegistrationAuthority
     organizations: Organizations
+    registry: Registry
+    reconciler: Reconciler
+    api_keys: ApiKeys
 
     def check_ready(self) -> None:
         """Start-up checks: the home is initialized, the schema current, every issuer key matches."""
@@ -61,8 +66,14 @@ def build_services(
     issuers = IssuerDirectory(storage, keys, config)
     authority = CertificateAuthority(storage, issuers, config, clock, audit)
     crls = CRLService(storage, issuers, keys, config, clock, audit)
-    policy = Policy()
-    ra = RegistrationAuthority(storage, issuers, authority, crls, policy, config, clock, audit)
+    registry = Registry(storage, clock, audit, issuers, keys)
+    reconciler = Reconciler(storage, clock, audit, crls)
+    # Ending or moving a right away from a holder revokes, at once, what no longer rests on it.
+    registry.lifecycle.on_change = lambda holders: reconciler.reconcile(holders)
+    policy = Policy(registry)
+    ra = RegistrationAuthority(
+        storage, issuers, authority, crls, policy, registry, config, clock, audit
+    )
     return Services(
         config=config,
         clock=clock,
@@ -75,6 +86,9 @@ def build_services(
         policy=policy,
         ra=ra,
         organizations=Organizations(storage, clock, audit),
+        registry=registry,
+        reconciler=reconciler,
+        api_keys=ApiKeys(storage, clock, audit),
     )
 
 

@@ -17,6 +17,7 @@ from cryptography.x509.oid import NameOID
 from ca.clock import Clock, FixedClock
 from ca.config import Config
 from ca.services import Services, build_services, initialize_home
+from ca.storage.records import Organization
 from ca.tnauth import TNAuthList
 from tests.support import pgcluster
 
@@ -82,6 +83,27 @@ def sqlite_services(tmp_path: Path, clock: FixedClock) -> Iterator[Services]:
     built = make_services(tmp_path / "home", f"sqlite:///{tmp_path / 'd.db'}", clock)
     yield built
     built.close()
+
+
+def enterprise_holding(
+    services: Services,
+    name: str = "Example Corp",
+    ranges: tuple[str, ...] = ("12025550000:10000", "18885550000:10000"),
+    *,
+    lifetime: dt.timedelta = dt.timedelta(days=30),
+) -> Organization:
+    """An enterprise to which a TN authority has assigned ``ranges`` (the whole SCA by default)."""
+    tnsp = services.organizations.add("tn_authority", f"{name} Carrier", actor="operator:test")
+    org = services.organizations.add("enterprise", name, actor="operator:test")
+    services.registry.assign(
+        tnsp.id,
+        org.id,
+        TNAuthList.from_user(ranges=ranges),
+        services.clock.now() + lifetime,
+        actor="operator:test",
+        evidence="LOA test",
+    )
+    return org
 
 
 def make_csr(

@@ -176,3 +176,115 @@ class AuditEventRow(Base):
     details: Mapped[str] = mapped_column(Text)  # canonical JSON
     prev_hash: Mapped[str] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64))
+
+
+# --- TN registry (issue 3) -------------------------------------------------------------------
+
+
+class ApiKeyRow(Base):
+    """An API key: only its SHA-256 is kept; the secret is shown once, when it is created."""
+
+    __tablename__ = "api_keys"
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    organization_id: Mapped[str] = mapped_column(ForeignKey("organizations.id"), index=True)
+    role: Mapped[str] = mapped_column(String(20))
+    secret_sha256: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    created_by: Mapped[str] = mapped_column(String(200))
+    revoked_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+
+
+class AssignmentRow(Base):
+    """A TN authority's word that an enterprise may use some numbers from valid_from to expires_at."""
+
+    __tablename__ = "assignments"
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    authority_id: Mapped[str] = mapped_column(ForeignKey("organizations.id"), index=True)
+    enterprise_id: Mapped[str] = mapped_column(ForeignKey("organizations.id"), index=True)
+    scope_key: Mapped[str] = mapped_column(String(64), index=True)  # authority+enterprise+numbers
+    valid_from: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    expires_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, index=True)
+    evidence: Mapped[str] = mapped_column(String(500))
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    created_by: Mapped[str] = mapped_column(String(200))
+    ended_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    end_reason: Mapped[str | None] = mapped_column(String(40))
+    transferred_from: Mapped[str | None] = mapped_column(String(40))
+
+
+class AssignmentSpanRow(Base):
+    """Numbers of an assignment for a period: (length, lo, hi), at most one thousands-block each.
+
+    Spans never cross a block of ``SPAN_BLOCK`` numbers, so every span overlapping number n starts
+    in ``[n - SPAN_BLOCK + 1, n]``: coverage and conflicts are bounded index range scans.
+    """
+
+    __tablename__ = "assignment_spans"
+    __table_args__ = (
+        Index("ix_assignment_spans_number", "length", "lo"),
+        Index("ix_assignment_spans_holder", "enterprise_id", "length", "lo"),
+    )
+    id: Mapped[int] = mapped_column(RowId, primary_key=True, autoincrement=True)
+    assignment_id: Mapped[str] = mapped_column(ForeignKey("assignments.id"), index=True)
+    enterprise_id: Mapped[str] = mapped_column(String(40))
+    shared: Mapped[bool] = mapped_column(Boolean)  # toll-free: several enterprises may hold it
+    length: Mapped[int] = mapped_column(Integer)
+    lo: Mapped[int] = mapped_column(BigInteger)
+    hi: Mapped[int] = mapped_column(BigInteger)
+    active_from: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    active_until: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+
+
+class DelegationRow(Base):
+    """An enterprise's word that a BPO may use a subset of its numbers until a campaign ends."""
+
+    __tablename__ = "delegations"
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    enterprise_id: Mapped[str] = mapped_column(ForeignKey("organizations.id"), index=True)
+    bpo_id: Mapped[str] = mapped_column(ForeignKey("organizations.id"), index=True)
+    scope_key: Mapped[str] = mapped_column(String(64), index=True)
+    valid_from: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    expires_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, index=True)
+    evidence: Mapped[str] = mapped_column(String(500))
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    created_by: Mapped[str] = mapped_column(String(200))
+    ended_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    end_reason: Mapped[str | None] = mapped_column(String(40))
+
+
+class DelegationSpanRow(Base):
+    """Numbers of a delegation for a period; same block rule as assignment spans."""
+
+    __tablename__ = "delegation_spans"
+    __table_args__ = (
+        Index("ix_delegation_spans_holder", "bpo_id", "length", "lo"),
+        Index("ix_delegation_spans_enterprise", "enterprise_id", "length", "lo"),
+        Index("ix_delegation_spans_number", "length", "lo"),
+    )
+    id: Mapped[int] = mapped_column(RowId, primary_key=True, autoincrement=True)
+    delegation_id: Mapped[str] = mapped_column(ForeignKey("delegations.id"), index=True)
+    enterprise_id: Mapped[str] = mapped_column(String(40))
+    bpo_id: Mapped[str] = mapped_column(String(40))
+    length: Mapped[int] = mapped_column(Integer)
+    lo: Mapped[int] = mapped_column(BigInteger)
+    hi: Mapped[int] = mapped_column(BigInteger)
+    active_from: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    active_until: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+
+
+class CertificateBasisRow(Base):
+    """On what a certificate was issued: the registry's word, or an operator override."""
+
+    __tablename__ = "certificate_bases"
+    serial: Mapped[str] = mapped_column(ForeignKey("certificates.serial"), primary_key=True)
+    basis: Mapped[str] = mapped_column(String(20))  # registry | operator
+    reason: Mapped[str | None] = mapped_column(Text)
+
+
+class LeaseRow(Base):
+    """A named lease: the one process that holds it runs the scheduled jobs until it expires."""
+
+    __tablename__ = "leases"
+    name: Mapped[str] = mapped_column(String(40), primary_key=True)
+    holder: Mapped[str] = mapped_column(String(200))
+    expires_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)

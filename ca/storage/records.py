@@ -87,3 +87,57 @@ class AuditEvent:
     details: dict[str, Any] = field(default_factory=dict)
     prev_hash: str = ""
     hash: str = ""
+
+
+# --- TN registry ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ApiKey:
+    """An API key's public half: the secret itself is never stored."""
+
+    id: str
+    organization_id: str
+    role: str
+    created_at: dt.datetime
+    created_by: str
+    revoked_at: dt.datetime | None = None
+
+
+@dataclass(frozen=True)
+class Grant:
+    """An assignment (authority -> enterprise) or a delegation (enterprise -> BPO)."""
+
+    id: str
+    kind: str  # assignment | delegation
+    grantor_id: str  # the TN authority, or the delegating enterprise
+    holder_id: str  # the enterprise, or the BPO
+    scope_key: str
+    valid_from: dt.datetime
+    expires_at: dt.datetime
+    evidence: str
+    created_at: dt.datetime
+    created_by: str
+    ended_at: dt.datetime | None = None
+    end_reason: str | None = None
+    transferred_from: str | None = None
+
+    def is_active(self, at: dt.datetime) -> bool:
+        end = self.ended_at if self.ended_at is not None else self.expires_at
+        return self.valid_from <= at < min(end, self.expires_at)
+
+
+@dataclass(frozen=True)
+class Span:
+    """Numbers ``(length, lo, hi)`` of one grant for the period [active_from, active_until)."""
+
+    grant_id: str
+    holder_id: str
+    enterprise_id: str
+    length: int
+    lo: int
+    hi: int
+    active_from: dt.datetime
+    active_until: dt.datetime
+    shared: bool = False
+    id: int | None = None

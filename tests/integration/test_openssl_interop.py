@@ -13,7 +13,7 @@ from ca.clock import SystemClock
 from ca.ra import CertificateRequest
 from ca.revocation import RevocationReason
 from ca.tnauth import TNAuthList
-from tests.conftest import make_csr, make_services
+from tests.conftest import enterprise_holding, make_csr, make_services
 
 pytestmark = pytest.mark.interop
 
@@ -35,7 +35,7 @@ def issued(request, tmp_path):
     services = make_services(
         tmp_path / "home", f"sqlite:///{tmp_path / 'd.db'}", SystemClock(), crl_model=request.param
     )
-    org = services.organizations.add("enterprise", "Example", actor="t")
+    org = enterprise_holding(services, "Example")
     csr, _ = make_csr()
     cert = services.ra.request_certificate(
         CertificateRequest(org.id, csr, TNAuthList.from_user(ranges=["12025550100:10"]), "t")

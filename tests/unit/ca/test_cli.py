@@ -38,8 +38,25 @@ def initialized(home) -> dict:
 
 @pytest.fixture
 def holder(home, initialized, tmp_path) -> tuple[str, Path]:
-    """An enterprise and a CSR file for its key."""
+    """An enterprise holding 12025550000:1000 (assigned by a TNSP) and a CSR file for its key."""
     org = run_json(home, "org", "add", "--kind", "enterprise", "--name", "Example Corp")
+    tnsp = run_json(
+        home, "org", "add", "--kind", "tn_authority", "--name", "TNSP", "--spid", "567J"
+    )
+    run_json(
+        home,
+        "assign",
+        "--authority",
+        tnsp["id"],
+        "--enterprise",
+        org["id"],
+        "--range",
+        "12025550000:1000",
+        "--expires",
+        "+30d",
+        "--evidence",
+        "LOA 1",
+    )
     csr, _ = make_csr()
     (tmp_path / "h.csr").write_bytes(csr)
     return org["id"], tmp_path / "h.csr"

@@ -13,7 +13,7 @@ from ca.errors import CAError, ErrorKind
 from ca.ra import CertificateRequest
 from ca.revocation import RevocationReason
 from ca.tnauth import TNAuthList
-from tests.conftest import NOW, make_csr, make_services
+from tests.conftest import NOW, enterprise_holding, make_csr, make_services
 
 
 def _issue(services, org_id):
@@ -30,7 +30,7 @@ def _crl(services, issuer_id) -> x509.CertificateRevocationList:
 
 
 def test_revocation_is_listed_on_the_next_crl_with_its_reason(services):
-    org = services.organizations.add("enterprise", "Example", actor="t")
+    org = enterprise_holding(services, "Example")
     issued = _issue(services, org.id)
     services.ra.revoke(issued.serial, RevocationReason.KEY_COMPROMISE, actor="t", operator=True)
     crl = _crl(services, issued.issuer_id)
@@ -58,7 +58,7 @@ def test_crl_times_and_numbers(services, clock):
 
 
 def test_unspecified_reason_has_no_reason_code(services):
-    org = services.organizations.add("enterprise", "Example", actor="t")
+    org = enterprise_holding(services, "Example")
     issued = _issue(services, org.id)
     services.ra.revoke(issued.serial, RevocationReason.UNSPECIFIED, actor="t", operator=True)
     entry = _crl(services, issued.issuer_id).get_revoked_certificate_by_serial_number(
@@ -68,7 +68,7 @@ def test_unspecified_reason_has_no_reason_code(services):
 
 
 def test_revoking_twice_is_a_conflict(services):
-    org = services.organizations.add("enterprise", "Example", actor="t")
+    org = enterprise_holding(services, "Example")
     issued = _issue(services, org.id)
     services.ra.revoke(issued.serial, RevocationReason.SUPERSEDED, actor="t", operator=True)
     with pytest.raises(CAError) as info:
@@ -77,8 +77,8 @@ def test_revoking_twice_is_a_conflict(services):
 
 
 def test_holders_cannot_use_operator_reasons_nor_touch_others(services):
-    org = services.organizations.add("enterprise", "Example", actor="t")
-    other = services.organizations.add("enterprise", "Other", actor="t")
+    org = enterprise_holding(services, "Example")
+    other = enterprise_holding(services, "Other", ranges=("18885550000:10",))
     issued = _issue(services, org.id)
     with pytest.raises(CAError) as info:
         services.ra.revoke(
@@ -120,7 +120,7 @@ def test_indirect_crl_names_the_certificate_issuer(tmp_path: Path, clock):
         assert signer.id != sca.id
         usage = sca.certificate.extensions.get_extension_for_class(x509.KeyUsage).value
         assert usage.key_cert_sign and not usage.crl_sign
-        org = services.organizations.add("enterprise", "Example", actor="t")
+        org = enterprise_holding(services, "Example")
         issued = _issue(services, org.id)
         point = issued.certificate.extensions.get_extension_for_class(
             x509.CRLDistributionPoints

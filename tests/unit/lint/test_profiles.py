@@ -24,6 +24,7 @@ BUILT_IN = {
     "sca",
     "test_root",
     "crl_signer",
+    "status_signer",
     "shaken_sp",
     "shaken_ca",
     "shaken_root",

@@ -1,0 +1,151 @@
+"""The one-holder rule: a geographic number has one enterprise at a time; a toll-free number may
+have several, but never the same enterprise twice (ATIS-1000089 §5.2, STANDARDS.md §9)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from ca.errors import CAError, ErrorKind, SubProblem
+from ca.registry.numbers import windows
+from ca.storage import Session
+from ca.storage import registry as store
+from ca.storage.records import Span
+from ca.tnauth import TNAuthList
+
+#: Above this many candidate spans the database check goes through one temporary-table join.
+_BULK = 200
+_SHOWN = 5
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """A span that a post would create: whose, which numbers, for which period."""
+
+    index: int  # the request it comes from
+    enterprise_id: str
+    length: int
+    lo: int
+    hi: int
+    shared: bool
+    start: dt.datetime
+    end: dt.datetime
+    replaces: str | None = None  # a grant being changed: its own spans are no conflict
+
+
+@dataclass(frozen=True)
+class Conflict:
+    index: int
+    numbers: tuple[int, int, int]
+    holder_id: str
+    grant_id: str | None  # None: another row of the same batch
+    other_index: int | None = None
+    until: dt.datetime | None = None
+
+    def describe(self, labels: dict[int, str]) -> str:
+        numbers = _numbers_text(self.numbers)
+        if self.grant_id is None:
+            other = (
+                labels.get(self.other_index or 0, "").rstrip(": ") or f"request {self.other_index}"
+            )
+            return f"{numbers} are also posted for {self.holder_id} ({other})"
+        return f"{numbers} are held by {self.holder_id} under assignment {self.grant_id}" + (
+            f" until {self.until.isoformat()}" if self.until else ""
+        )
+
+
+def _numbers_text(triple: tuple[int, int, int]) -> str:
+    entries = TNAuthList.from_intervals([triple]).to_json()
+    parts = []
+    for entry in entries:
+        if "one" in entry:
+            parts.append(entry["one"])
+        else:
+            parts.append(f"{entry['range']['start']}:{entry['range']['count']}")
+    return "numbers " + ", ".join(parts)
+
+
+def _clash(a_enterprise: str, a_shared: bool, b_enterprise: str, b_shared: bool) -> bool:
+    return a_enterprise == b_enterprise or not (a_shared and b_shared)
+
+
+def find_conflicts(session: Session, candidates: Sequence[Candidate]) -> list[Conflict]:
+    """Every clash of the candidates with each other and with stored assignment spans."""
+    return _within(candidates) + _against_storage(session, candidates)
+
+
+def _within(candidates: Sequence[Candidate]) -> list[Conflict]:
+    found: list[Conflict] = []
+    open_: list[Candidate] = []
+    for c in sorted(candidates, key=lambda c: (c.length, c.lo)):
+        open_ = [o for o in open_ if o.length == c.length and o.hi >= c.lo]
+        for o in open_:
+            if (
+                o.index != c.index
+                and o.start < c.end
+                and c.start < o.end
+                and _clash(o.enterprise_id, o.shared, c.enterprise_id, c.shared)
+            ):
+                overlap = (c.length, max(o.lo, c.lo), min(o.hi, c.hi))
+                first, second = sorted((o.index, c.index))
+                holder = o.enterprise_id if o.index == first else c.enterprise_id
+                found.append(Conflict(second, overlap, holder, None, other_index=first))
+        open_.append(c)
+    return found
+
+
+def _against_storage(session: Session, candidates: Sequence[Candidate]) -> list[Conflict]:
+    pairs: list[tuple[Candidate, Span]] = []
+    if len(candidates) > _BULK:
+        rows = store.bulk_conflicts(
+            session, [(i, c.length, c.lo, c.hi, c.start, c.end) for i, c in enumerate(candidates)]
+        )
+        pairs = [(candidates[i], span) for i, span in rows]
+    elif candidates:
+        start = min(c.start for c in candidates)
+        end = max(c.end for c in candidates)
+        spans = store.spans_during(
+            session, "assignment", windows((c.length, c.lo, c.hi) for c in candidates), start, end
+        )
+        for c in candidates:
+            for span in spans:
+                if (
+                    span.length == c.length
+                    and span.lo <= c.hi
+                    and span.hi >= c.lo
+                    and span.active_from < c.end
+                    and span.active_until > c.start
+                ):
+                    pairs.append((c, span))
+    found = []
+    for c, span in pairs:
+        if span.grant_id == c.replaces:
+            continue
+        if _clash(span.enterprise_id, span.shared, c.enterprise_id, c.shared):
+            overlap = (c.length, max(span.lo, c.lo), min(span.hi, c.hi))
+            found.append(
+                Conflict(
+                    c.index, overlap, span.enterprise_id, span.grant_id, until=span.active_until
+                )
+            )
+    return found
+
+
+def conflict_error(conflicts: Sequence[Conflict], describe_index: dict[int, str]) -> CAError:
+    """One CONFLICT error naming each clash (and the request or CSV line it comes from)."""
+    ordered = sorted(conflicts, key=lambda c: (c.index, c.numbers))
+    texts = [f"{describe_index.get(c.index, '')}{c.describe(describe_index)}" for c in ordered]
+    shown = "; ".join(texts[:_SHOWN]) + (
+        f"; and {len(texts) - _SHOWN} more" if len(texts) > _SHOWN else ""
+    )
+    return CAError(
+        ErrorKind.CONFLICT,
+        "a geographic number has one holder at a time (toll-free numbers may have several "
+        f"enterprises): {shown}",
+        field="tns",
+        subproblems=[
+            SubProblem(text, "tns", c.grant_id or f"request {c.other_index}")
+            for text, c in zip(texts, ordered, strict=True)
+        ],
+    )

@@ -1,0 +1,614 @@
+"""Repository functions of the TN registry: grants (assignments, delegations), their number spans,
+API keys and certificate bases. Each takes the caller's session and never commits.
+
+A span covers at most one aligned block of ``SPAN_BLOCK`` numbers, so the spans that overlap
+numbers ``[lo, hi]`` all start in ``[lo - SPAN_BLOCK + 1, hi]``: every lookup below is a bounded
+range scan of a ``(length, lo)`` index, on SQLite and PostgreSQL alike.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import and_, delete, func, insert, or_, select, text, update
+from sqlalchemy.engine import Connection
+from sqlalchemy.orm import Session
+
+from ca.storage.models import (
+    ApiKeyRow,
+    AssignmentRow,
+    AssignmentSpanRow,
+    CertificateBasisRow,
+    CertificateRangeRow,
+    CertificateRow,
+    DelegationRow,
+    DelegationSpanRow,
+    LeaseRow,
+    RevocationRow,
+)
+from ca.storage.records import ApiKey, Grant, Span
+
+SPAN_BLOCK = 1000
+#: Registry writers queue on this PostgreSQL advisory lock (SQLite writers already queue on
+#: BEGIN IMMEDIATE), so "one holder at a time" is checked and written without a race.
+_REGISTRY_LOCK = 0x64656C65  # "dele"
+
+Window = tuple[int, int, int]  # (length, lo, hi)
+
+
+@dataclass(frozen=True)
+class _Kind:
+    grant: Any
+    span: Any
+    grant_column: Any  # span -> grant id
+    holder_column: Any  # span -> holder (enterprise or BPO)
+    grantor: Any  # grant -> grantor
+    holder: Any  # grant -> holder
+
+
+KINDS = {
+    "assignment": _Kind(
+        AssignmentRow,
+        AssignmentSpanRow,
+        AssignmentSpanRow.assignment_id,
+        AssignmentSpanRow.enterprise_id,
+        AssignmentRow.authority_id,
+        AssignmentRow.enterprise_id,
+    ),
+    "delegation": _Kind(
+        DelegationRow,
+        DelegationSpanRow,
+        DelegationSpanRow.delegation_id,
+        DelegationSpanRow.bpo_id,
+        DelegationRow.enterprise_id,
+        DelegationRow.bpo_id,
+    ),
+}
+
+
+def lock_registry(session: Session) -> None:
+    """Serialize registry writers for the rest of this transaction."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _REGISTRY_LOCK})
+
+
+# --- API keys ------------------------------------------------------------------------------
+
+
+def add_api_key(session: Session, key: ApiKey, secret_sha256: str) -> None:
+    session.add(
+        ApiKeyRow(
+            id=key.id,
+            organization_id=key.organization_id,
+            role=key.role,
+            secret_sha256=secret_sha256,
+            created_at=key.created_at,
+            created_by=key.created_by,
+            revoked_at=key.revoked_at,
+        )
+    )
+
+
+def get_api_key(session: Session, key_id: str) -> tuple[ApiKey, str] | None:
+    row = session.get(ApiKeyRow, key_id)
+    if row is None:
+        return None
+    return _api_key(row), row.secret_sha256
+
+
+def list_api_keys(session: Session, organization_id: str) -> list[ApiKey]:
+    rows = session.scalars(
+        select(ApiKeyRow).where(ApiKeyRow.organization_id == organization_id).order_by(ApiKeyRow.id)
+    )
+    return [_api_key(row) for row in rows]
+
+
+def revoke_api_key(session: Session, key_id: str, at: dt.datetime) -> bool:
+    result = session.execute(
+        update(ApiKeyRow)
+        .where(ApiKeyRow.id == key_id, ApiKeyRow.revoked_at.is_(None))
+        .values(revoked_at=at)
+    )
+    return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+def _api_key(row: ApiKeyRow) -> ApiKey:
+    return ApiKey(
+        row.id, row.organization_id, row.role, row.created_at, row.created_by, row.revoked_at
+    )
+
+
+# --- grants --------------------------------------------------------------------------------
+
+
+def add_grants(session: Session, grants: Sequence[Grant]) -> None:
+    """Insert assignments or delegations (all of one kind per call)."""
+    if not grants:
+        return
+    kind = KINDS[grants[0].kind]
+    rows = [_grant_row(grant) for grant in grants]
+    _bulk_insert(session, kind.grant, rows)
+
+
+def _grant_row(grant: Grant) -> dict[str, Any]:
+    row: dict[str, Any] = {
+        "id": grant.id,
+        "scope_key": grant.scope_key,
+        "valid_from": grant.valid_from,
+        "expires_at": grant.expires_at,
+        "evidence": grant.evidence,
+        "created_at": grant.created_at,
+        "created_by": grant.created_by,
+        "ended_at": grant.ended_at,
+        "end_reason": grant.end_reason,
+    }
+    if grant.kind == "assignment":
+        row.update(
+            authority_id=grant.grantor_id,
+            enterprise_id=grant.holder_id,
+            transferred_from=grant.transferred_from,
+        )
+    else:
+        row.update(enterprise_id=grant.grantor_id, bpo_id=grant.holder_id)
+    return row
+
+
+def get_grant(session: Session, kind: str, grant_id: str) -> Grant | None:
+    row = session.get(KINDS[kind].grant, grant_id)
+    return None if row is None else _grant(kind, row)
+
+
+def grants_by_scope_key(session: Session, kind: str, scope_keys: Iterable[str]) -> list[Grant]:
+    """Unended grants with these scope keys (re-posting the same numbers finds its grant)."""
+    table = KINDS[kind].grant
+    keys = sorted(set(scope_keys))
+    found: list[Grant] = []
+    for start in range(0, len(keys), 500):
+        rows = session.scalars(
+            select(table).where(
+                table.scope_key.in_(keys[start : start + 500]), table.ended_at.is_(None)
+            )
+        )
+        found.extend(_grant(kind, row) for row in rows)
+    return found
+
+
+def grants_of(
+    session: Session,
+    kind: str,
+    *,
+    holder_id: str | None = None,
+    grantor_id: str | None = None,
+    active_at: dt.datetime | None = None,
+) -> list[Grant]:
+    spec = KINDS[kind]
+    query = select(spec.grant).order_by(spec.grant.created_at, spec.grant.id)
+    if holder_id is not None:
+        query = query.where(spec.holder == holder_id)
+    if grantor_id is not None:
+        query = query.where(spec.grantor == grantor_id)
+    if active_at is not None:
+        query = query.where(
+            spec.grant.valid_from <= active_at,
+            spec.grant.expires_at > active_at,
+            or_(spec.grant.ended_at.is_(None), spec.grant.ended_at > active_at),
+        )
+    return [_grant(kind, row) for row in session.scalars(query)]
+
+
+def expired_unended(session: Session, kind: str, now: dt.datetime) -> list[Grant]:
+    table = KINDS[kind].grant
+    rows = session.scalars(
+        select(table).where(table.ended_at.is_(None), table.expires_at <= now).order_by(table.id)
+    )
+    return [_grant(kind, row) for row in rows]
+
+
+def end_grant(session: Session, kind: str, grant_id: str, at: dt.datetime, reason: str) -> None:
+    """Mark a grant ended and close its spans that were still open at ``at``."""
+    spec = KINDS[kind]
+    session.execute(
+        update(spec.grant)
+        .where(spec.grant.id == grant_id, spec.grant.ended_at.is_(None))
+        .values(ended_at=at, end_reason=reason)
+    )
+    session.execute(
+        update(spec.span)
+        .where(spec.grant_column == grant_id, spec.span.active_until > at)
+        .values(active_until=at)
+    )
+    # A span not yet begun at ``at`` (a future-dated grant) never becomes active at all.
+    session.execute(
+        delete(spec.span).where(spec.grant_column == grant_id, spec.span.active_from >= at)
+    )
+
+
+def change_grant(
+    session: Session, kind: str, grant: Grant, *, expires_at: dt.datetime, evidence: str
+) -> None:
+    """A new expiry (and evidence) for an unended grant; its open spans follow the expiry."""
+    spec = KINDS[kind]
+    session.execute(
+        update(spec.grant)
+        .where(spec.grant.id == grant.id)
+        .values(expires_at=expires_at, evidence=evidence)
+    )
+    session.execute(
+        update(spec.span)
+        .where(spec.grant_column == grant.id, spec.span.active_until == grant.expires_at)
+        .values(active_until=expires_at)
+    )
+
+
+def _grant(kind: str, row: Any) -> Grant:
+    if kind == "assignment":
+        grantor, holder, moved = row.authority_id, row.enterprise_id, row.transferred_from
+    else:
+        grantor, holder, moved = row.enterprise_id, row.bpo_id, None
+    return Grant(
+        id=row.id,
+        kind=kind,
+        grantor_id=grantor,
+        holder_id=holder,
+        scope_key=row.scope_key,
+        valid_from=row.valid_from,
+        expires_at=row.expires_at,
+        evidence=row.evidence,
+        created_at=row.created_at,
+        created_by=row.created_by,
+        ended_at=row.ended_at,
+        end_reason=row.end_reason,
+        transferred_from=moved,
+    )
+
+
+# --- spans ---------------------------------------------------------------------------------
+
+
+def add_spans(session: Session, kind: str, spans: Sequence[Span]) -> None:
+    spec = KINDS[kind]
+    rows = []
+    for span in spans:
+        row = {
+            "enterprise_id": span.enterprise_id,
+            "length": span.length,
+            "lo": span.lo,
+            "hi": span.hi,
+            "active_from": span.active_from,
+            "active_until": span.active_until,
+        }
+        if kind == "assignment":
+            row.update(assignment_id=span.grant_id, shared=span.shared)
+        else:
+            row.update(delegation_id=span.grant_id, bpo_id=span.holder_id)
+        rows.append(row)
+    _bulk_insert(session, spec.span, rows)
+
+
+def close_spans(session: Session, kind: str, span_ids: Iterable[int], at: dt.datetime) -> None:
+    """End these spans at ``at`` (the caller re-adds whatever part of them continues)."""
+    spec = KINDS[kind]
+    ids = list(span_ids)
+    for start in range(0, len(ids), 500):
+        chunk = ids[start : start + 500]
+        session.execute(
+            update(spec.span)
+            .where(spec.span.id.in_(chunk), spec.span.active_until > at)
+            .values(active_until=at)
+        )
+        session.execute(
+            delete(spec.span).where(spec.span.id.in_(chunk), spec.span.active_from >= at)
+        )
+
+
+def grant_spans(
+    session: Session, kind: str, grant_id: str, at: dt.datetime | None = None
+) -> list[Span]:
+    """The spans of one grant; only those active at ``at`` when it is given."""
+    spec = KINDS[kind]
+    query = select(spec.span).where(spec.grant_column == grant_id)
+    if at is not None:
+        query = query.where(spec.span.active_from <= at, spec.span.active_until > at)
+    return [
+        _span(kind, row) for row in session.scalars(query.order_by(spec.span.length, spec.span.lo))
+    ]
+
+
+def spans_at(
+    session: Session,
+    kind: str,
+    windows: Iterable[Window],
+    at: dt.datetime,
+    *,
+    holder_ids: Sequence[str] | None = None,
+    enterprise_ids: Sequence[str] | None = None,
+) -> list[Span]:
+    """Spans active at ``at`` that overlap any window, optionally of some holders only."""
+    spec = KINDS[kind]
+    return _overlapping(
+        session,
+        kind,
+        windows,
+        [spec.span.active_from <= at, spec.span.active_until > at],
+        holder_ids,
+        enterprise_ids,
+    )
+
+
+def holder_spans_at(session: Session, kind: str, holder_id: str, at: dt.datetime) -> list[Span]:
+    """Every span of one holder active at ``at``, whatever its numbers."""
+    spec = KINDS[kind]
+    rows = session.scalars(
+        select(spec.span).where(
+            spec.holder_column == holder_id,
+            spec.span.active_from <= at,
+            spec.span.active_until > at,
+        )
+    )
+    return [_span(kind, row) for row in rows]
+
+
+def spans_during(
+    session: Session,
+    kind: str,
+    windows: Iterable[Window],
+    start: dt.datetime,
+    end: dt.datetime,
+    *,
+    holder_ids: Sequence[str] | None = None,
+) -> list[Span]:
+    """Spans active at any moment of [start, end) that overlap any window."""
+    spec = KINDS[kind]
+    return _overlapping(
+        session,
+        kind,
+        windows,
+        [spec.span.active_from < end, spec.span.active_until > start],
+        holder_ids,
+        None,
+    )
+
+
+def spans_ever(session: Session, kind: str, windows: Iterable[Window]) -> list[Span]:
+    """Every span, current or past, that overlaps a window (for traceback)."""
+    return _overlapping(session, kind, windows, [], None, None)
+
+
+def _overlapping(
+    session: Session,
+    kind: str,
+    windows: Iterable[Window],
+    conditions: list[Any],
+    holder_ids: Sequence[str] | None,
+    enterprise_ids: Sequence[str] | None,
+) -> list[Span]:
+    spec = KINDS[kind]
+    table = spec.span
+    found: list[Span] = []
+    for length, lo, hi in windows:
+        query = select(table).where(
+            table.length == length,
+            table.lo.between(lo - SPAN_BLOCK + 1, hi),
+            table.hi >= lo,
+            *conditions,
+        )
+        if holder_ids is not None:
+            query = query.where(spec.holder_column.in_(list(holder_ids)))
+        if enterprise_ids is not None:
+            query = query.where(table.enterprise_id.in_(list(enterprise_ids)))
+        found.extend(_span(kind, row) for row in session.scalars(query))
+    return found
+
+
+def bulk_conflicts(
+    session: Session, candidates: Sequence[tuple[int, int, int, int, dt.datetime, dt.datetime]]
+) -> list[tuple[int, Span]]:
+    """Assignment spans overlapping candidates ``(index, length, lo, hi, start, end)`` in
+    numbers and time, found with one join through a temporary table (bulk import)."""
+    if not candidates:
+        return []
+    connection = session.connection()
+    dialect = connection.dialect.name
+    if dialect == "postgresql":
+        connection.exec_driver_sql(
+            "CREATE TEMP TABLE IF NOT EXISTS registry_candidates (idx integer, length integer, "
+            "lo bigint, hi bigint, start_at timestamptz, end_at timestamptz) ON COMMIT DELETE ROWS"
+        )
+        cursor = connection.connection.cursor()
+        with cursor.copy(
+            "COPY registry_candidates (idx, length, lo, hi, start_at, end_at) FROM STDIN"
+        ) as copy:
+            for row in candidates:
+                copy.write_row(row)
+        cursor.close()
+        connection.exec_driver_sql("ANALYZE registry_candidates")
+    else:
+        connection.exec_driver_sql(
+            "CREATE TEMP TABLE IF NOT EXISTS registry_candidates (idx INTEGER, length INTEGER, "
+            "lo INTEGER, hi INTEGER, start_at DATETIME, end_at DATETIME)"
+        )
+        connection.exec_driver_sql("DELETE FROM registry_candidates")
+        cursor = connection.connection.cursor()
+        cursor.executemany(
+            "INSERT INTO registry_candidates VALUES (?, ?, ?, ?, ?, ?)",
+            [(i, n, lo, hi, _sqlite_time(s), _sqlite_time(e)) for i, n, lo, hi, s, e in candidates],
+        )
+        cursor.close()
+    span = AssignmentSpanRow
+    rows = session.execute(
+        select(text("c.idx"), span)
+        .select_from(text("registry_candidates c"))
+        .join(
+            span,
+            and_(
+                span.length == text("c.length"),
+                span.lo.between(text(f"c.lo - {SPAN_BLOCK - 1}"), text("c.hi")),
+                span.hi >= text("c.lo"),
+                span.active_from < text("c.end_at"),
+                span.active_until > text("c.start_at"),
+            ),
+        )
+    ).all()
+    if dialect != "postgresql":
+        connection.exec_driver_sql("DELETE FROM registry_candidates")
+    return [(int(row[0]), _span("assignment", row[1])) for row in rows]
+
+
+def _sqlite_time(value: dt.datetime) -> str:
+    return value.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
+
+
+def _span(kind: str, row: Any) -> Span:
+    if kind == "assignment":
+        grant_id, holder, shared = row.assignment_id, row.enterprise_id, row.shared
+    else:
+        grant_id, holder, shared = row.delegation_id, row.bpo_id, False
+    return Span(
+        grant_id=grant_id,
+        holder_id=holder,
+        enterprise_id=row.enterprise_id,
+        length=row.length,
+        lo=row.lo,
+        hi=row.hi,
+        active_from=row.active_from,
+        active_until=row.active_until,
+        shared=shared,
+        id=row.id,
+    )
+
+
+def _bulk_insert(session: Session, table: Any, rows: list[dict[str, Any]]) -> None:
+    """Many rows at once: COPY on PostgreSQL (bulk import speed), executemany elsewhere."""
+    if not rows:
+        return
+    connection = session.connection()
+    if connection.dialect.name == "postgresql" and len(rows) > 50:
+        _copy_rows(connection, table.__table__.name, rows)
+    else:
+        for start in range(0, len(rows), 5000):
+            session.execute(insert(table), rows[start : start + 5000])
+
+
+def _copy_rows(connection: Connection, table: str, rows: list[dict[str, Any]]) -> None:
+    columns = list(rows[0])
+    cursor = connection.connection.cursor()
+    with cursor.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
+        for row in rows:
+            copy.write_row([row[column] for column in columns])
+    cursor.close()
+
+
+# --- certificates, as the registry sees them -----------------------------------------------
+
+
+def add_certificate_basis(session: Session, serial: str, basis: str, reason: str | None) -> None:
+    session.add(CertificateBasisRow(serial=serial, basis=basis, reason=reason))
+
+
+@dataclass(frozen=True)
+class LiveCertificate:
+    """An unrevoked, unexpired certificate and the basis it was issued on."""
+
+    serial: str
+    issuer_id: str
+    organization_id: str | None
+    tn_auth_list_der: bytes | None
+    not_before: dt.datetime
+    not_after: dt.datetime
+    basis: str | None
+
+
+def live_certificates(
+    session: Session, now: dt.datetime, organization_ids: Sequence[str] | None = None
+) -> list[LiveCertificate]:
+    """Delegate certificates still valid and not revoked (reconciliation checks each)."""
+    query = (
+        select(
+            CertificateRow.serial,
+            CertificateRow.issuer_id,
+            CertificateRow.organization_id,
+            CertificateRow.tn_auth_list_der,
+            CertificateRow.not_before,
+            CertificateRow.not_after,
+            CertificateBasisRow.basis,
+        )
+        .outerjoin(RevocationRow, RevocationRow.serial == CertificateRow.serial)
+        .outerjoin(CertificateBasisRow, CertificateBasisRow.serial == CertificateRow.serial)
+        .where(
+            CertificateRow.not_after > now,
+            RevocationRow.serial.is_(None),
+            CertificateRow.organization_id.is_not(None),
+        )
+        .order_by(CertificateRow.serial)
+    )
+    if organization_ids is not None:
+        query = query.where(CertificateRow.organization_id.in_(list(organization_ids)))
+    return [LiveCertificate(*row) for row in session.execute(query)]
+
+
+@dataclass(frozen=True)
+class CertificateAt:
+    """A certificate whose numbers include a traced number, with its status at that moment."""
+
+    serial: str
+    issuer_id: str
+    organization_id: str | None
+    not_before: dt.datetime
+    not_after: dt.datetime
+    revoked_at: dt.datetime | None
+    revocation_reason: str | None
+    basis: str | None
+
+
+def certificates_covering(session: Session, length: int, number: int) -> list[CertificateAt]:
+    """Every certificate ever issued whose TNAuthList includes the number."""
+    rows = session.execute(
+        select(
+            CertificateRow.serial,
+            CertificateRow.issuer_id,
+            CertificateRow.organization_id,
+            CertificateRow.not_before,
+            CertificateRow.not_after,
+            RevocationRow.revoked_at,
+            RevocationRow.reason,
+            CertificateBasisRow.basis,
+        )
+        .join(CertificateRangeRow, CertificateRangeRow.serial == CertificateRow.serial)
+        .outerjoin(RevocationRow, RevocationRow.serial == CertificateRow.serial)
+        .outerjoin(CertificateBasisRow, CertificateBasisRow.serial == CertificateRow.serial)
+        .where(
+            CertificateRangeRow.length == length,
+            CertificateRangeRow.lo <= number,
+            CertificateRangeRow.hi >= number,
+        )
+        .order_by(CertificateRow.not_before, CertificateRow.serial)
+        .distinct()
+    ).all()
+    return [CertificateAt(*row._tuple()) for row in rows]
+
+
+def count_rows(session: Session, kind: str) -> int:
+    return int(session.scalar(select(func.count()).select_from(KINDS[kind].grant)) or 0)
+
+
+# --- the jobs lease ------------------------------------------------------------------------
+
+
+def take_lease(session: Session, name: str, holder: str, now: dt.datetime, until: dt.datetime) -> bool:
+    """Take or renew the lease ``name`` for ``holder`` if it is free, expired or already ours."""
+    row = session.get(LeaseRow, name, with_for_update=True)
+    if row is None:
+        session.add(LeaseRow(name=name, holder=holder, expires_at=until))
+        session.flush()
+        return True
+    if row.holder != holder and row.expires_at > now:
+        return False
+    row.holder, row.expires_at = holder, until
+    return True
+
+
+def release_lease(session: Session, name: str, holder: str) -> None:
+    session.execute(delete(LeaseRow).where(LeaseRow.name == name, LeaseRow.holder == holder))
