@@ -226,7 +226,12 @@ def _check_kind(session: Session, org_id: str, kind: str, field: str) -> None:
 
 
 def _open_spans(session: Session, kind: str, grant: Grant, now: dt.datetime) -> list[Span]:
-    return [s for s in store.grant_spans(session, kind, grant.id) if s.active_until > now]
+    # A span closed before it began keeps a zero-length period: never in force, never open.
+    return [
+        s
+        for s in store.grant_spans(session, kind, grant.id)
+        if s.active_until > now and s.active_until > s.active_from
+    ]
 
 
 def _part_of(

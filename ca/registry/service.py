@@ -171,7 +171,11 @@ class Registry:
             grant = store.get_grant(session, kind, grant_id)
             if grant is None:
                 raise CAError(ErrorKind.NOT_FOUND, f"no {kind} {grant_id!r}", field="id")
-            spans = [s for s in store.grant_spans(session, kind, grant_id) if s.active_until > now]
+            spans = [
+                s
+                for s in store.grant_spans(session, kind, grant_id)
+                if s.active_until > now and s.active_until > s.active_from
+            ]
         return GrantView(grant, tuple(spans), outcome)
 
     def authorize(

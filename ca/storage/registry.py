@@ -215,15 +215,7 @@ def end_grant(session: Session, kind: str, grant_id: str, at: dt.datetime, reaso
         .where(spec.grant.id == grant_id, spec.grant.ended_at.is_(None))
         .values(ended_at=at, end_reason=reason)
     )
-    session.execute(
-        update(spec.span)
-        .where(spec.grant_column == grant_id, spec.span.active_until > at)
-        .values(active_until=at)
-    )
-    # A span not yet begun at ``at`` (a future-dated grant) never becomes active at all.
-    session.execute(
-        delete(spec.span).where(spec.grant_column == grant_id, spec.span.active_from >= at)
-    )
+    _close(session, spec, spec.grant_column == grant_id, at)
 
 
 def change_grant(
@@ -294,14 +286,23 @@ def close_spans(session: Session, kind: str, span_ids: Iterable[int], at: dt.dat
     ids = list(span_ids)
     for start in range(0, len(ids), 500):
         chunk = ids[start : start + 500]
-        session.execute(
-            update(spec.span)
-            .where(spec.span.id.in_(chunk), spec.span.active_until > at)
-            .values(active_until=at)
-        )
-        session.execute(
-            delete(spec.span).where(spec.span.id.in_(chunk), spec.span.active_from >= at)
-        )
+        _close(session, spec, spec.span.id.in_(chunk), at)
+
+
+def _close(session: Session, spec: _Kind, which: Any, at: dt.datetime) -> None:
+    """End spans at ``at``. A span not yet begun then keeps a zero-length period: it was never in
+    force, and traceback still finds it."""
+    table = spec.span
+    session.execute(
+        update(table)
+        .where(which, table.active_until > at, table.active_from <= at)
+        .values(active_until=at)
+    )
+    session.execute(
+        update(table)
+        .where(which, table.active_from > at)
+        .values(active_until=table.active_from)
+    )
 
 
 def grant_spans(
@@ -587,7 +588,7 @@ def certificates_covering(session: Session, length: int, number: int) -> list[Ce
         .order_by(CertificateRow.not_before, CertificateRow.serial)
         .distinct()
     ).all()
-    return [CertificateAt(*row._tuple()) for row in rows]
+    return [CertificateAt(*row) for row in rows]
 
 
 def count_rows(session: Session, kind: str) -> int:

@@ -1,0 +1,182 @@
+"""Posting assignments and delegations: one holder at a time, toll-free sharing, re-posts,
+who may post, and bad input refused whole (nothing written)."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import func, select
+
+from ca.errors import CAError, ErrorKind
+from ca.storage.models import AssignmentRow, AssignmentSpanRow, AuditEventRow
+from tests.unit.registry.parties import DAY, cast, scope
+
+
+def _counts(services) -> tuple[int, int, int]:
+    with services.storage.read() as session:
+        return tuple(
+            session.scalar(select(func.count()).select_from(t))
+            for t in (AssignmentRow, AssignmentSpanRow, AuditEventRow)
+        )
+
+
+def test_overlapping_geographic_post_is_refused_naming_the_holder_and_numbers(services):
+    c = cast(services)
+    until = services.clock.now() + 30 * DAY
+    first = services.registry.assign(
+        c.tnsp_a.id, c.acme.id, scope("12025550100:100"), until, actor="a"
+    )
+    before = _counts(services)
+    with pytest.raises(CAError) as info:
+        services.registry.assign(
+            c.tnsp_b.id, c.globex.id, scope("12025550050:60", "12025550300"), until, actor="b"
+        )
+    assert info.value.kind is ErrorKind.CONFLICT
+    assert first.grant.id in info.value.detail and c.acme.id in info.value.detail
+    assert "12025550100:10" in info.value.detail  # exactly the overlap, not the whole post
+    assert [s.value for s in info.value.subproblems] == [first.grant.id]
+    assert _counts(services) == before  # nothing of the refused post was written
+
+
+def test_the_same_enterprise_cannot_hold_a_number_twice_even_toll_free(services):
+    c = cast(services)
+    until = services.clock.now() + 30 * DAY
+    services.registry.assign(c.resporg.id, c.acme.id, scope("18005550100:10"), until, actor="r")
+    with pytest.raises(CAError) as info:
+        services.registry.assign(c.tnsp_a.id, c.acme.id, scope("18005550105"), until, actor="a")
+    assert info.value.kind is ErrorKind.CONFLICT
+    shared = services.registry.assign(
+        c.resporg.id, c.globex.id, scope("18005550105"), until, actor="r"
+    )
+    assert shared.outcome == "created"
+
+
+def test_a_right_may_follow_another_holder_whose_right_ends_first(services):
+    c = cast(services)
+    now = services.clock.now()
+    services.registry.assign(
+        c.tnsp_a.id, c.acme.id, scope("12025550100"), now + 10 * DAY, actor="a"
+    )
+    later = services.registry.assign(
+        c.tnsp_a.id,
+        c.globex.id,
+        scope("12025550100"),
+        now + 40 * DAY,
+        actor="a",
+        valid_from=now + 10 * DAY,
+    )
+    assert later.outcome == "created"
+    with pytest.raises(CAError):
+        services.registry.assign(
+            c.tnsp_b.id,
+            c.globex.id,
+            scope("12025550100"),
+            now + 40 * DAY,
+            actor="a",
+            valid_from=now + 9 * DAY,
+        )
+
+
+def test_reposting_changes_nothing_or_only_the_expiry(services):
+    c = cast(services)
+    now = services.clock.now()
+    args = (c.tnsp_a.id, c.acme.id, scope("12025550100:10"))
+    first = services.registry.assign(*args, now + 10 * DAY, actor="a", evidence="LOA")
+    before = _counts(services)
+    again = services.registry.assign(*args, now + 10 * DAY, actor="a", evidence="LOA")
+    assert (again.grant.id, again.outcome) == (first.grant.id, "unchanged")
+    assert _counts(services) == before
+    longer = services.registry.assign(*args, now + 20 * DAY, actor="a", evidence="LOA renewed")
+    assert (longer.grant.id, longer.outcome) == (first.grant.id, "changed")
+    authorization = services.registry.authorize(c.acme.id, scope("12025550105"))
+    assert authorization.until == now + 20 * DAY
+
+
+def test_only_the_posting_authority_or_an_operator_posts_and_ends(services):
+    c = cast(services)
+    until = services.clock.now() + 30 * DAY
+    with pytest.raises(CAError) as info:
+        services.registry.assign(
+            c.tnsp_a.id, c.acme.id, scope("12025550100"), until, actor="b", acting=c.tnsp_b
+        )
+    assert info.value.kind is ErrorKind.FORBIDDEN
+    posted = services.registry.assign(
+        c.tnsp_a.id, c.acme.id, scope("12025550100"), until, actor="a", acting=c.tnsp_a
+    )
+    for intruder in (c.tnsp_b, c.acme, c.callco):
+        with pytest.raises(CAError) as info:
+            services.registry.release(posted.grant.id, "released", actor="x", acting=intruder)
+        assert info.value.kind is ErrorKind.FORBIDDEN
+
+
+def test_a_period_that_is_over_or_inverted_is_refused(services):
+    c = cast(services)
+    now = services.clock.now()
+    for expires, valid_from in ((now - DAY, None), (now + DAY, now + 2 * DAY)):
+        with pytest.raises(CAError) as info:
+            services.registry.assign(
+                c.tnsp_a.id,
+                c.acme.id,
+                scope("12025550100"),
+                expires,
+                actor="a",
+                valid_from=valid_from,
+            )
+        assert (info.value.kind, info.value.field) == (ErrorKind.MALFORMED, "expires_at")
+
+
+def test_parties_must_be_of_the_right_kind(services):
+    c = cast(services)
+    until = services.clock.now() + DAY
+    cases = [
+        ((c.acme.id, c.acme.id), "authority"),
+        ((c.tnsp_a.id, c.callco.id), "enterprise"),
+    ]
+    for (authority, enterprise), field in cases:
+        with pytest.raises(CAError) as info:
+            services.registry.assign(authority, enterprise, scope("12025550100"), until, actor="a")
+        assert (info.value.kind, info.value.field) == (ErrorKind.MALFORMED, field)
+    with pytest.raises(CAError) as info:
+        services.registry.assign(
+            "org-000000000000", c.acme.id, scope("12025550100"), until, actor="a"
+        )
+    assert info.value.kind is ErrorKind.NOT_FOUND
+    with pytest.raises(CAError) as info:
+        services.registry.delegate(c.callco.id, c.dialco.id, scope("12025550100"), until, actor="x")
+    assert (info.value.kind, info.value.field) == (ErrorKind.MALFORMED, "enterprise")
+
+
+def test_spcs_and_literal_numbers_are_not_registry_numbers(services):
+    from ca.tnauth import TNAuthList
+
+    c = cast(services)
+    until = services.clock.now() + DAY
+    for bad in (TNAuthList.from_user(spcs=["1234"]), TNAuthList.from_user(tns=["1202555*100"])):
+        with pytest.raises(CAError) as info:
+            services.registry.assign(c.tnsp_a.id, c.acme.id, bad, until, actor="a")
+        assert (info.value.kind, info.value.field) == (ErrorKind.MALFORMED, "tns")
+
+
+def test_delegation_must_be_covered_by_the_enterprise_and_never_duplicated(services):
+    c = cast(services)
+    until = services.clock.now() + 30 * DAY
+    services.registry.assign(c.tnsp_a.id, c.acme.id, scope("12025550100:10"), until, actor="a")
+    with pytest.raises(CAError) as info:
+        services.registry.delegate(
+            c.acme.id, c.callco.id, scope("12025550105:10"), until, actor="e"
+        )
+    assert info.value.kind is ErrorKind.TN_NOT_AUTHORIZED
+    assert [s.value for s in info.value.subproblems] == ["12025550110:5"]
+    services.registry.delegate(c.acme.id, c.callco.id, scope("12025550100:5"), until, actor="e")
+    with pytest.raises(CAError) as info:
+        services.registry.delegate(c.acme.id, c.callco.id, scope("12025550104:2"), until, actor="e")
+    assert info.value.kind is ErrorKind.CONFLICT
+    # Several contact centres may work the same numbers for one enterprise.
+    other = services.registry.delegate(
+        c.acme.id, c.dialco.id, scope("12025550100:5"), until, actor="e"
+    )
+    assert other.outcome == "created"
+    with pytest.raises(CAError) as info:
+        services.registry.delegate(
+            c.acme.id, c.callco.id, scope("12025550108"), until, actor="x", acting=c.globex
+        )
+    assert info.value.kind is ErrorKind.FORBIDDEN
