@@ -18,7 +18,7 @@ import csv
 import datetime as dt
 import hashlib
 import io
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 
 from ca.durations import parse_when
@@ -58,17 +58,25 @@ def parse_csv(
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        raise malformed("csv", f"is not UTF-8 text (byte {exc.start})") from None
+        line = data.count(b"\n", 0, exc.start) + 1
+        raise malformed("csv", f"line {line}: is not UTF-8 text (byte {exc.start})") from None
     reader = csv.reader(io.StringIO(text, newline=""))
-    header = next(reader, None)
+    header = _next_row(reader)
     if header is None:
         raise malformed("csv", "the file is empty; the first line names the columns")
     columns = _columns(header, authority, enterprise)
     parser = _RowParser(columns, now, authority, enterprise)
     requests: list[GrantRequest] = []
     errors: list[SubProblem] = []
-    for row in reader:
-        line = reader.line_num
+    reported = 0
+    while True:
+        line = reader.line_num + 1  # where the row starts (a quoted cell may span lines)
+        row = _next_row(reader)
+        if row is None:
+            break
+        if progress is not None and reader.line_num - reported >= 10_000:
+            progress(reader.line_num - reported)
+            reported = reader.line_num
         if not any(cell.strip() for cell in row):
             continue
         if len(requests) >= MAX_ROWS:
@@ -79,8 +87,6 @@ def parse_csv(
             errors.append(
                 SubProblem(f"line {line}: {error.field}: {error.detail}", error.field, str(line))
             )
-        if progress is not None and line % 10_000 == 0:
-            progress(10_000)
     if errors:
         shown = "; ".join(e.detail for e in errors[:3])
         raise CAError(
@@ -95,15 +101,25 @@ def parse_csv(
     return ParsedFile(requests, digest)
 
 
+def _next_row(reader: Iterator[list[str]]) -> list[str] | None:
+    """The next row, or None at the end; the csv module's own refusals become MALFORMED."""
+    try:
+        return next(reader, None)
+    except csv.Error as exc:
+        line = getattr(reader, "line_num", 0)
+        raise malformed("csv", f"line {line}: {exc}") from None
+
+
 def _columns(header: list[str], authority: str | None, enterprise: str | None) -> dict[str, int]:
     names = [cell.strip().lower() for cell in header]
-    unknown = [n for n in names if n not in COLUMNS]
+    unknown = [repr(n) for n in names if n not in COLUMNS]
     if unknown:
         raise malformed(
             "csv", f"line 1: unknown column(s) {', '.join(unknown)}; known: {', '.join(COLUMNS)}"
         )
-    if len(set(names)) != len(names):
-        raise malformed("csv", "line 1: a column is named twice")
+    twice = sorted({n for n in names if names.count(n) > 1})
+    if twice:
+        raise malformed("csv", f"line 1: column(s) named twice: {', '.join(twice)}")
     columns = {name: i for i, name in enumerate(names)}
     needed = [
         ("expires_at", True),
@@ -174,6 +190,8 @@ class _RowParser:
                 moment = parse_when(text, self._now, field)
             except CAError as error:
                 raise _RowError(field, error.detail) from None
+            except (OverflowError, ValueError):  # past year 9999, or +<huge>d
+                raise _RowError(field, f"{text!r} is out of range") from None
             self._moments[text] = moment
         return moment
 

@@ -18,7 +18,7 @@ from typing import Any
 from ca.audit import AuditLog
 from ca.clock import Clock
 from ca.errors import CAError, ErrorKind, malformed
-from ca.organizations import new_id
+from ca.organizations import new_id, sortable_id
 from ca.registry.authorize import authorize
 from ca.registry.conflicts import Candidate, conflict_error, find_conflicts
 from ca.registry.numbers import Triple, scope_key, spans_of
@@ -372,7 +372,7 @@ def _enterprise(grant: Grant) -> str:
 
 def _new_grant(kind: str, request: GrantRequest, key: str, now: dt.datetime, actor: str) -> Grant:
     return Grant(
-        id=new_id("asg" if kind == "assignment" else "dlg"),
+        id=sortable_id("asg" if kind == "assignment" else "dlg"),
         kind=kind,
         grantor_id=request.grantor_id,
         holder_id=request.holder_id,

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from ca.audit import AuditLog
 from ca.clock import Clock
 from ca.errors import CAError, ErrorKind, SubProblem, malformed
-from ca.organizations import new_id
+from ca.organizations import sortable_id
 from ca.registry.conflicts import Candidate, conflict_error, find_conflicts
 from ca.registry.grants import grant_details
 from ca.registry.numbers import Triple, registry_intervals, scope_key, spans_of
@@ -130,7 +130,7 @@ class Lifecycle:
             whole = close_numbers(session, "assignment", old, moving, now)
             same_holder = enterprise_id == old.holder_id
             new = Grant(
-                id=new_id("asg"),
+                id=sortable_id("asg"),
                 kind="assignment",
                 grantor_id=to_authority_id,
                 holder_id=enterprise_id,

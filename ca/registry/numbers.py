@@ -55,11 +55,12 @@ def registry_intervals(scope: TNAuthList, field: str = "tns") -> tuple[Triple, .
     if scope.spcs:
         raise malformed(field, "the registry records telephone numbers, not SPCs")
     intervals = tuple(scope.intervals())
+    count = sum(hi - lo + 1 for _, lo, hi in intervals)
+    if scope.number_count != count:  # checked first: a lone '*' entry is not "no numbers"
+        raise malformed(field, "numbers with '*' or '#' cannot be assigned or delegated")
     if not intervals:
         raise malformed(field, "name at least one telephone number or range of digits")
-    if scope.number_count != sum(hi - lo + 1 for _, lo, hi in intervals):
-        raise malformed(field, "numbers with '*' or '#' cannot be assigned or delegated")
-    if sum(hi - lo + 1 for _, lo, hi in intervals) > MAX_NUMBERS_PER_GRANT:
+    if count > MAX_NUMBERS_PER_GRANT:
         raise malformed(field, f"at most {MAX_NUMBERS_PER_GRANT:,} numbers in one grant")
     return intervals
 
@@ -67,7 +68,7 @@ def registry_intervals(scope: TNAuthList, field: str = "tns") -> tuple[Triple, .
 def scope_key(grantor: str, holder: str, intervals: Sequence[Triple]) -> str:
     """Names a grant's parties and numbers: re-posting the same grant finds the same key."""
     text = ";".join(f"{n}:{lo}-{hi}" for n, lo, hi in intervals)
-    return hashlib.sha256(f"{grantor}|{holder}|{text}".encode()).hexdigest()
+    return hashlib.sha256(f"{grantor}|{holder}|{text}".encode()).hexdigest()[:32]
 
 
 def windows(intervals: Iterable[Triple]) -> list[Triple]:

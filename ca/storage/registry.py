@@ -13,7 +13,20 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import and_, delete, func, insert, or_, select, text, update
+from sqlalchemy import (
+    Boolean,
+    Integer,
+    String,
+    bindparam,
+    delete,
+    func,
+    insert,
+    or_,
+    select,
+    text,
+    update,
+)
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
@@ -28,6 +41,7 @@ from ca.storage.models import (
     DelegationSpanRow,
     LeaseRow,
     RevocationRow,
+    UTCDateTime,
 )
 from ca.storage.records import ApiKey, Grant, Span
 
@@ -128,9 +142,41 @@ def add_grants(session: Session, grants: Sequence[Grant]) -> None:
     """Insert assignments or delegations (all of one kind per call)."""
     if not grants:
         return
-    kind = KINDS[grants[0].kind]
-    rows = [_grant_row(grant) for grant in grants]
-    _bulk_insert(session, kind.grant, rows)
+    kind = grants[0].kind
+    if _copying(session, grants):
+        times = _Times()
+        if kind == "assignment":
+            columns = "id, authority_id, enterprise_id, " + _GRANT_COLUMNS + ", transferred_from"
+        else:
+            columns = "id, enterprise_id, bpo_id, " + _GRANT_COLUMNS
+        lines = (_grant_line(grant, times) for grant in grants)
+        _copy_lines(session.connection(), KINDS[kind].grant.__tablename__, columns, lines)
+        return
+    _bulk_insert(session, KINDS[kind].grant, [_grant_row(grant) for grant in grants])
+
+
+_GRANT_COLUMNS = (
+    "scope_key, valid_from, expires_at, evidence, created_at, created_by, ended_at, end_reason"
+)
+
+
+def _grant_line(g: Grant, t: _Times) -> str:
+    fields = [
+        g.id,
+        g.grantor_id,
+        g.holder_id,
+        g.scope_key,
+        t[g.valid_from],
+        t[g.expires_at],
+        _escape(g.evidence),
+        t[g.created_at],
+        _escape(g.created_by),
+        t[g.ended_at],
+        _escape(g.end_reason),
+    ]
+    if g.kind == "assignment":
+        fields.append(_escape(g.transferred_from))
+    return "\t".join(fields)
 
 
 def _grant_row(grant: Grant) -> dict[str, Any]:
@@ -165,13 +211,17 @@ def grants_by_scope_key(session: Session, kind: str, scope_keys: Iterable[str]) 
     """Unended grants with these scope keys (re-posting the same numbers finds its grant)."""
     table = KINDS[kind].grant
     keys = sorted(set(scope_keys))
+    # One array parameter on PostgreSQL; SQLite caps bound parameters, so chunks there.
+    step = 50_000 if session.get_bind().dialect.name == "postgresql" else 500
     found: list[Grant] = []
-    for start in range(0, len(keys), 500):
-        rows = session.scalars(
-            select(table).where(
-                table.scope_key.in_(keys[start : start + 500]), table.ended_at.is_(None)
-            )
+    for start in range(0, len(keys), step):
+        chunk = keys[start : start + step]
+        condition = (
+            table.scope_key == func.any(bindparam("keys", chunk, type_=ARRAY(String())))
+            if step > 500
+            else table.scope_key.in_(chunk)
         )
+        rows = session.scalars(select(table).where(condition, table.ended_at.is_(None)))
         found.extend(_grant(kind, row) for row in rows)
     return found
 
@@ -262,6 +312,24 @@ def _grant(kind: str, row: Any) -> Grant:
 
 def add_spans(session: Session, kind: str, spans: Sequence[Span]) -> None:
     spec = KINDS[kind]
+    if _copying(session, spans):
+        t = _Times()
+        if kind == "assignment":
+            columns = "assignment_id, enterprise_id, shared, " + _SPAN_COLUMNS
+            lines = (
+                f"{s.grant_id}\t{s.enterprise_id}\t{'t' if s.shared else 'f'}\t{s.length}\t"
+                f"{s.lo}\t{s.hi}\t{t[s.active_from]}\t{t[s.active_until]}"
+                for s in spans
+            )
+        else:
+            columns = "delegation_id, enterprise_id, bpo_id, " + _SPAN_COLUMNS
+            lines = (
+                f"{s.grant_id}\t{s.enterprise_id}\t{s.holder_id}\t{s.length}\t"
+                f"{s.lo}\t{s.hi}\t{t[s.active_from]}\t{t[s.active_until]}"
+                for s in spans
+            )
+        _copy_lines(session.connection(), spec.span.__tablename__, columns, lines)
+        return
     rows = []
     for span in spans:
         row = {
@@ -280,13 +348,15 @@ def add_spans(session: Session, kind: str, spans: Sequence[Span]) -> None:
     _bulk_insert(session, spec.span, rows)
 
 
+_SPAN_COLUMNS = "length, lo, hi, active_from, active_until"
+
+
 def close_spans(session: Session, kind: str, span_ids: Iterable[int], at: dt.datetime) -> None:
     """End these spans at ``at`` (the caller re-adds whatever part of them continues)."""
     spec = KINDS[kind]
     ids = list(span_ids)
     for start in range(0, len(ids), 500):
-        chunk = ids[start : start + 500]
-        _close(session, spec, spec.span.id.in_(chunk), at)
+        _close(session, spec, spec.span.id.in_(ids[start : start + 500]), at)
 
 
 def _close(session: Session, spec: _Kind, which: Any, at: dt.datetime) -> None:
@@ -299,9 +369,7 @@ def _close(session: Session, spec: _Kind, which: Any, at: dt.datetime) -> None:
         .values(active_until=at)
     )
     session.execute(
-        update(table)
-        .where(which, table.active_from > at)
-        .values(active_until=table.active_from)
+        update(table).where(which, table.active_from > at).values(active_until=table.active_from)
     )
 
 
@@ -418,13 +486,13 @@ def bulk_conflicts(
             "CREATE TEMP TABLE IF NOT EXISTS registry_candidates (idx integer, length integer, "
             "lo bigint, hi bigint, start_at timestamptz, end_at timestamptz) ON COMMIT DELETE ROWS"
         )
-        cursor = connection.connection.cursor()
-        with cursor.copy(
-            "COPY registry_candidates (idx, length, lo, hi, start_at, end_at) FROM STDIN"
-        ) as copy:
-            for row in candidates:
-                copy.write_row(row)
-        cursor.close()
+        t = _Times()
+        _copy_lines(
+            connection,
+            "registry_candidates",
+            "idx, length, lo, hi, start_at, end_at",
+            (f"{i}\t{n}\t{lo}\t{hi}\t{t[s]}\t{t[e]}" for i, n, lo, hi, s, e in candidates),
+        )
         connection.exec_driver_sql("ANALYZE registry_candidates")
     else:
         connection.exec_driver_sql(
@@ -438,24 +506,35 @@ def bulk_conflicts(
             [(i, n, lo, hi, _sqlite_time(s), _sqlite_time(e)) for i, n, lo, hi, s, e in candidates],
         )
         cursor.close()
-    span = AssignmentSpanRow
-    rows = session.execute(
-        select(text("c.idx"), span)
-        .select_from(text("registry_candidates c"))
-        .join(
-            span,
-            and_(
-                span.length == text("c.length"),
-                span.lo.between(text(f"c.lo - {SPAN_BLOCK - 1}"), text("c.hi")),
-                span.hi >= text("c.lo"),
-                span.active_from < text("c.end_at"),
-                span.active_until > text("c.start_at"),
-            ),
-        )
-    ).all()
+    joined = text(
+        "SELECT c.idx, s.id, s.assignment_id, s.enterprise_id, s.shared, s.length, s.lo, s.hi, "
+        "s.active_from, s.active_until FROM registry_candidates c JOIN assignment_spans s "
+        f"ON s.length = c.length AND s.lo BETWEEN c.lo - {SPAN_BLOCK - 1} AND c.hi "
+        "AND s.hi >= c.lo AND s.active_from < c.end_at AND s.active_until > c.start_at"
+    ).columns(
+        idx=Integer(), active_from=UTCDateTime(), active_until=UTCDateTime(), shared=Boolean()
+    )
+    rows = session.execute(joined).all()
     if dialect != "postgresql":
         connection.exec_driver_sql("DELETE FROM registry_candidates")
-    return [(int(row[0]), _span("assignment", row[1])) for row in rows]
+    return [
+        (
+            int(row.idx),
+            Span(
+                grant_id=row.assignment_id,
+                holder_id=row.enterprise_id,
+                enterprise_id=row.enterprise_id,
+                length=row.length,
+                lo=row.lo,
+                hi=row.hi,
+                active_from=row.active_from,
+                active_until=row.active_until,
+                shared=bool(row.shared),
+                id=row.id,
+            ),
+        )
+        for row in rows
+    ]
 
 
 def _sqlite_time(value: dt.datetime) -> str:
@@ -482,24 +561,45 @@ def _span(kind: str, row: Any) -> Span:
 
 
 def _bulk_insert(session: Session, table: Any, rows: list[dict[str, Any]]) -> None:
-    """Many rows at once: COPY on PostgreSQL (bulk import speed), executemany elsewhere."""
-    if not rows:
-        return
-    connection = session.connection()
-    if connection.dialect.name == "postgresql" and len(rows) > 50:
-        _copy_rows(connection, table.__table__.name, rows)
-    else:
-        for start in range(0, len(rows), 5000):
-            session.execute(insert(table), rows[start : start + 5000])
+    for start in range(0, len(rows), 5000):
+        session.execute(insert(table), rows[start : start + 5000])
 
 
-def _copy_rows(connection: Connection, table: str, rows: list[dict[str, Any]]) -> None:
-    columns = list(rows[0])
+def _copying(session: Session, rows: Sequence[object]) -> bool:
+    """Bulk posts go through COPY on PostgreSQL; a handful of rows through plain INSERTs."""
+    return len(rows) > 50 and session.get_bind().dialect.name == "postgresql"
+
+
+def _copy_lines(connection: Connection, table: str, columns: str, lines: Iterable[str]) -> None:
+    """COPY in text format, each line formatted by the caller: the driver's per-row adaptation
+    costs more than the whole server side of a bulk import."""
     cursor = connection.connection.cursor()
-    with cursor.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
-        for row in rows:
-            copy.write_row([row[column] for column in columns])
+    with cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
+        chunk: list[str] = []
+        for line in lines:
+            chunk.append(line)
+            if len(chunk) == 10_000:
+                copy.write("\n".join(chunk) + "\n")
+                chunk.clear()
+        if chunk:
+            copy.write("\n".join(chunk) + "\n")
     cursor.close()
+
+
+_COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
+
+
+def _escape(value: str | None) -> str:
+    return "\\N" if value is None else value.translate(_COPY_ESCAPES)
+
+
+class _Times(dict[dt.datetime | None, str]):
+    """COPY text of datetimes, each formatted once: a bulk post repeats the same few moments."""
+
+    def __missing__(self, key: dt.datetime | None) -> str:
+        text = "\\N" if key is None else key.isoformat()
+        self[key] = text
+        return text
 
 
 # --- certificates, as the registry sees them -----------------------------------------------
@@ -598,7 +698,9 @@ def count_rows(session: Session, kind: str) -> int:
 # --- the jobs lease ------------------------------------------------------------------------
 
 
-def take_lease(session: Session, name: str, holder: str, now: dt.datetime, until: dt.datetime) -> bool:
+def take_lease(
+    session: Session, name: str, holder: str, now: dt.datetime, until: dt.datetime
+) -> bool:
     """Take or renew the lease ``name`` for ``holder`` if it is free, expired or already ours."""
     row = session.get(LeaseRow, name, with_for_update=True)
     if row is None:

@@ -49,8 +49,14 @@ def _as_owner(command: list[str], owner: str | None) -> list[str]:
 
 
 @contextlib.contextmanager
-def throwaway_cluster(database: str = "delegato") -> Iterator[str]:
-    """Start a cluster, create ``database``, yield a SQLAlchemy URL, stop and delete everything."""
+def throwaway_cluster(
+    database: str = "delegato", settings: dict[str, str] | None = None
+) -> Iterator[str]:
+    """Start a cluster, create ``database``, yield a SQLAlchemy URL, stop and delete everything.
+
+    ``settings`` are extra server settings (``-c name=value``), e.g. the memory a benchmark at
+    production scale gives PostgreSQL.
+    """
     owner = "postgres" if os.geteuid() == 0 else None
     base = Path(tempfile.mkdtemp(prefix="delegato-pg-"))
     data, sockets = base / "data", base / "sockets"
@@ -85,7 +91,7 @@ def throwaway_cluster(database: str = "delegato") -> Iterator[str]:
     options = (
         f"-p {port} -k {sockets} -c listen_addresses=127.0.0.1 -c fsync=off "
         "-c synchronous_commit=off -c full_page_writes=off -c max_connections=200"
-    )
+    ) + "".join(f" -c {name}={value}" for name, value in (settings or {}).items())
     subprocess.run(
         _as_owner(
             [
