@@ -23,7 +23,7 @@ from ca.storage.records import ApiKey, Organization
 #: The roles a key may carry: its organization's own kind, or ``verifier`` (read-only checks:
 #: signer and PASSporT verification, TN status) for any organization.
 VERIFIER = "verifier"
-_TOKEN = re.compile(r"^dlg_(key-[0-9a-f]{12})_([A-Za-z0-9_-]{43})$")
+_TOKEN = re.compile(r"dlg_(key-[0-9a-f]{12})_([A-Za-z0-9_-]{43})")  # fullmatch: no "\n" after
 
 
 @dataclass(frozen=True)
@@ -91,7 +91,7 @@ class ApiKeys:
 
     def authenticate(self, token: str) -> Principal:
         """The principal of a bearer token; any failure is the same UNAUTHORIZED answer."""
-        match = _TOKEN.match(token or "")
+        match = _TOKEN.fullmatch(token) if isinstance(token, str) else None
         refused = CAError(
             ErrorKind.UNAUTHORIZED, "invalid or revoked API key", field="authorization"
         )

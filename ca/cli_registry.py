@@ -112,6 +112,13 @@ def assign(
     services = obj.services()
     now = services.clock.now()
     if csv_file:
+        if tns or ranges or expires or valid_from or evidence:
+            raise CAError(
+                ErrorKind.MALFORMED,
+                "with --csv FILE the numbers, expiry and evidence come from the file; "
+                "only --authority and --enterprise may be given as defaults",
+                field="assign",
+            )
         _import(obj, csv_file, authority, enterprise)
         return
     if not authority or not enterprise or not expires:
@@ -140,18 +147,18 @@ def _import(obj: CLIContext, csv_file: str, authority: str | None, enterprise: s
         raise CAError(
             ErrorKind.MALFORMED, f"cannot read {csv_file}: {exc.strerror}", field="csv"
         ) from None
+    now = services.clock.now()
+    # The bar goes to a terminal's stderr only: stdout carries the result (one JSON line).
     show = sys.stderr.isatty() and not obj.as_json
-    lines = data.count(b"\n")
-    with click.progressbar(
-        length=max(lines, 1), label="checking rows", file=sys.stderr if show else None
-    ) as bar:
-        parsed = parse_csv(
-            data,
-            services.clock.now(),
-            authority=authority,
-            enterprise=enterprise,
-            progress=bar.update if show else None,
-        )
+    if show:
+        lines = max(data.count(b"\n"), 1)
+        with click.progressbar(length=lines, label="checking rows", file=sys.stderr) as bar:
+            parsed = parse_csv(
+                data, now, authority=authority, enterprise=enterprise, progress=bar.update
+            )
+            bar.update(lines - bar.pos)
+    else:
+        parsed = parse_csv(data, now, authority=authority, enterprise=enterprise)
     if show:
         click.echo(f"writing {len(parsed.requests):,} assignments ...", err=True)
     result = services.registry.post_many(
@@ -302,11 +309,7 @@ def trace(obj: CLIContext, tn: str, at: str) -> None:
     """Traceback: who was authorized to present this number at that moment, on whose word."""
     services = obj.services()
     now = services.clock.now()
-    moment = (
-        now - (parse_when("+" + at[1:], now, "at") - now)
-        if at.startswith("-")
-        else parse_when(at, now, "at")
-    )
+    moment = parse_when(at, now, "at")
     answer = services.registry.trace(tn, moment)
     lines = [
         f"{answer['tn']} at {answer['at']}: {'authorized' if answer['authorized'] else 'nobody authorized'}"

@@ -91,9 +91,9 @@ class Grants:
                 _check_period(request, now)
             result, fresh, changed = self._match_existing(session, kind, requests, now, actor)
             if kind == "assignment":
-                self._check_conflicts(session, requests, fresh, changed, now)
+                self._check_conflicts(session, requests, result, fresh, changed, now)
             else:
-                self._check_delegations(session, requests, fresh, changed, now)
+                self._check_delegations(session, requests, result, fresh, changed, now)
             self._write(session, kind, requests, result, fresh, changed, now)
             self._record(session, kind, requests, result, actor, source)
         return result
@@ -168,23 +168,22 @@ class Grants:
                 fresh.append(index)
                 result.grants.append(_new_grant(kind, request, key, now, actor))
                 result.outcomes.append("created")
-            elif grant.expires_at == request.expires_at and grant.evidence == request.evidence:
-                result.grants.append(grant)
-                result.outcomes.append("unchanged")
             else:
-                changed[index] = grant
-                result.grants.append(
-                    dataclasses.replace(
-                        grant, expires_at=request.expires_at, evidence=request.evidence
-                    )
-                )
-                result.outcomes.append("changed")
+                updated = _changed_grant(grant, request, now)
+                if updated == grant:
+                    result.grants.append(grant)
+                    result.outcomes.append("unchanged")
+                else:
+                    changed[index] = grant
+                    result.grants.append(updated)
+                    result.outcomes.append("changed")
         return result, fresh, changed
 
     def _check_conflicts(
         self,
         session: Session,
         requests: Sequence[GrantRequest],
+        result: PostResult,
         fresh: list[int],
         changed: dict[int, Grant],
         now: dt.datetime,
@@ -193,7 +192,7 @@ class Grants:
         for index in [*fresh, *changed]:
             request = requests[index]
             old = changed.get(index)
-            start = max(request.valid_from or now, now)
+            start = max(result.grants[index].valid_from, now)
             for length, lo, hi, shared in spans_of(request.intervals):
                 candidates.append(
                     Candidate(
@@ -216,6 +215,7 @@ class Grants:
         self,
         session: Session,
         requests: Sequence[GrantRequest],
+        result: PostResult,
         fresh: list[int],
         changed: dict[int, Grant],
         now: dt.datetime,
@@ -225,7 +225,7 @@ class Grants:
             enterprise = repo.get_organization(session, request.grantor_id)
             assert enterprise is not None
             scope = TNAuthList.from_intervals(request.intervals)
-            at = max(request.valid_from or now, now)
+            at = max(result.grants[index].valid_from, now)
             # RFC 9060's rule for certificates, applied to rights: a delegation is encompassed
             # by what the enterprise holds when it begins.
             try:
@@ -295,10 +295,7 @@ class Grants:
         store.add_grants(session, grants)
         store.add_spans(session, kind, spans)
         for index, old in changed.items():
-            request = requests[index]
-            store.change_grant(
-                session, kind, old, expires_at=request.expires_at, evidence=request.evidence
-            )
+            store.change_grant(session, kind, old, result.grants[index])
 
     def _record(
         self,
@@ -347,6 +344,28 @@ class Grants:
                 "digest": digest.hexdigest(),
             },
         )
+
+
+def _changed_grant(grant: Grant, request: GrantRequest, now: dt.datetime) -> Grant:
+    """The grant as the re-post restates it: a new expiry or evidence, or a new start for a
+    grant not yet in force. A right already in force keeps its start (history is not rewritten)."""
+    valid_from = grant.valid_from
+    if request.valid_from is not None and request.valid_from != grant.valid_from:
+        if grant.valid_from <= now:
+            raise CAError(
+                ErrorKind.CONFLICT,
+                f"{request.label}{grant.id} is in force since {grant.valid_from.isoformat()}; "
+                "its start cannot move (release it and post anew)",
+                field="valid_from",
+            )
+        valid_from = max(request.valid_from, now)
+    if request.expires_at <= valid_from:
+        raise malformed(
+            "expires_at", f"{request.label}must be after valid_from ({valid_from.isoformat()})"
+        )
+    return dataclasses.replace(
+        grant, valid_from=valid_from, expires_at=request.expires_at, evidence=request.evidence
+    )
 
 
 def grant_details(grant: Grant, intervals: Sequence[Triple]) -> dict[str, Any]:

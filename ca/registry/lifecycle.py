@@ -292,4 +292,16 @@ def close_numbers(
             )
     store.close_spans(session, kind, [s.id for s in touched if s.id is not None], now)
     store.add_spans(session, kind, kept)
+    if remaining:
+        # The grant now names fewer numbers: its key says so, so a later re-post of the old
+        # numbers is a new claim (checked against this grant), not "unchanged".
+        left = TNAuthList.from_intervals(
+            (s.length, s.lo, s.hi) for s in _open_spans(session, kind, grant, now)
+        )
+        store.set_scope_key(
+            session,
+            kind,
+            grant.id,
+            scope_key(grant.grantor_id, grant.holder_id, tuple(left.intervals())),
+        )
     return not remaining

@@ -24,7 +24,6 @@ from ca.registry.numbers import is_toll_free
 from ca.storage import Session, repo
 from ca.storage import registry as store
 from ca.storage.engine import Storage
-from ca.storage.records import Organization
 from ca.tnauth import normalize_tn
 
 STATUS_TYPE = "tn-status+jwt"
@@ -91,49 +90,39 @@ def describe(
     session: Session, number: str, now: dt.datetime, enterprise_id: str | None
 ) -> dict[str, Any]:
     """The status document: holders with their authority (SPID), expiry and delegations."""
-    window = [(len(number), int(number), int(number))]
-    spans = store.spans_at(session, "assignment", window, now)
+    length, value = len(number), int(number)
+    assignments = store.holdings(session, "assignment", length, value, now)
     if enterprise_id is not None:
-        spans = [s for s in spans if s.enterprise_id == enterprise_id]
-    delegations = store.spans_at(session, "delegation", window, now)
-    orgs: dict[str, Organization | None] = {}
-
-    def org(org_id: str) -> dict[str, Any]:
-        if org_id not in orgs:
-            orgs[org_id] = repo.get_organization(session, org_id)
-        found = orgs[org_id]
-        data: dict[str, Any] = {"id": org_id, "name": found.name if found else None}
-        if found is not None and found.spid:
-            data["spid"] = found.spid
-        return data
-
+        assignments = [a for a in assignments if a.holder_id == enterprise_id]
+    delegations = store.holdings(session, "delegation", length, value, now) if assignments else []
     holders = []
-    for span in sorted(spans, key=lambda s: (s.enterprise_id, s.grant_id)):
-        grant = store.get_grant(session, "assignment", span.grant_id)
-        assert grant is not None
+    for a in assignments:
+        authority: dict[str, Any] = {"id": a.grantor_id, "name": a.grantor_name}
+        if a.grantor_spid:
+            authority["spid"] = a.grantor_spid
         holders.append(
             {
-                "enterprise": org(span.enterprise_id),
-                "assignment": grant.id,
-                "authority": org(grant.grantor_id),
-                "valid_from": span.active_from.isoformat(),
-                "expires_at": span.active_until.isoformat(),
+                "enterprise": {"id": a.holder_id, "name": a.holder_name},
+                "assignment": a.grant_id,
+                "authority": authority,
+                "valid_from": a.active_from.isoformat(),
+                "expires_at": a.active_until.isoformat(),
                 "delegations": [
                     {
                         "delegation": d.grant_id,
-                        "bpo": org(d.holder_id),
+                        "bpo": {"id": d.holder_id, "name": d.holder_name},
                         # A delegation never outlives its enterprise's own right.
-                        "expires_at": min(d.active_until, span.active_until).isoformat(),
+                        "expires_at": min(d.active_until, a.active_until).isoformat(),
                     }
-                    for d in sorted(delegations, key=lambda d: d.grant_id)
-                    if d.enterprise_id == span.enterprise_id
+                    for d in delegations
+                    if d.enterprise_id == a.holder_id
                 ],
             }
         )
     status: dict[str, Any] = {
         "tn": number,
         "iat": int(now.timestamp()),
-        "toll_free": is_toll_free(len(number), int(number), int(number)),
+        "toll_free": is_toll_free(length, value, value),
         "assigned": bool(holders),
         "holders": holders,
     }

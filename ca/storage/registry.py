@@ -28,7 +28,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.engine import Connection
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 
 from ca.storage.models import (
     ApiKeyRow,
@@ -40,6 +40,7 @@ from ca.storage.models import (
     DelegationRow,
     DelegationSpanRow,
     LeaseRow,
+    OrganizationRow,
     RevocationRow,
     UTCDateTime,
 )
@@ -268,21 +269,32 @@ def end_grant(session: Session, kind: str, grant_id: str, at: dt.datetime, reaso
     _close(session, spec, spec.grant_column == grant_id, at)
 
 
-def change_grant(
-    session: Session, kind: str, grant: Grant, *, expires_at: dt.datetime, evidence: str
-) -> None:
-    """A new expiry (and evidence) for an unended grant; its open spans follow the expiry."""
+def change_grant(session: Session, kind: str, old: Grant, new: Grant) -> None:
+    """Restate an unended grant (expiry, evidence, or the start of one not yet in force); its
+    open spans follow."""
     spec = KINDS[kind]
     session.execute(
         update(spec.grant)
-        .where(spec.grant.id == grant.id)
-        .values(expires_at=expires_at, evidence=evidence)
+        .where(spec.grant.id == old.id)
+        .values(valid_from=new.valid_from, expires_at=new.expires_at, evidence=new.evidence)
     )
     session.execute(
         update(spec.span)
-        .where(spec.grant_column == grant.id, spec.span.active_until == grant.expires_at)
-        .values(active_until=expires_at)
+        .where(spec.grant_column == old.id, spec.span.active_until == old.expires_at)
+        .values(active_until=new.expires_at)
     )
+    if new.valid_from != old.valid_from:
+        session.execute(
+            update(spec.span)
+            .where(spec.grant_column == old.id, spec.span.active_from == old.valid_from)
+            .values(active_from=new.valid_from)
+        )
+
+
+def set_scope_key(session: Session, kind: str, grant_id: str, scope_key: str) -> None:
+    """After part of a grant ended, its key names the numbers it still holds."""
+    table = KINDS[kind].grant
+    session.execute(update(table).where(table.id == grant_id).values(scope_key=scope_key))
 
 
 def _grant(kind: str, row: Any) -> Grant:
@@ -600,6 +612,59 @@ class _Times(dict[dt.datetime | None, str]):
         text = "\\N" if key is None else key.isoformat()
         self[key] = text
         return text
+
+
+# --- status of one number ------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Holding:
+    """A right over one number in force now, with the names of the parties (TN status)."""
+
+    grant_id: str
+    holder_id: str
+    holder_name: str
+    grantor_id: str
+    grantor_name: str
+    grantor_spid: str | None
+    enterprise_id: str
+    active_from: dt.datetime
+    active_until: dt.datetime
+
+
+def holdings(
+    session: Session, kind: str, length: int, number: int, at: dt.datetime
+) -> list[Holding]:
+    """Assignments (or delegations) in force over one number at ``at``: one query, names
+    joined in, for the status document."""
+    spec = KINDS[kind]
+    span, grant = spec.span, spec.grant
+    holder, grantor = aliased(OrganizationRow), aliased(OrganizationRow)
+    rows = session.execute(
+        select(
+            spec.grant_column,
+            holder.id,
+            holder.name,
+            grantor.id,
+            grantor.name,
+            grantor.spid,
+            span.enterprise_id,
+            span.active_from,
+            span.active_until,
+        )
+        .join(grant, grant.id == spec.grant_column)
+        .join(holder, holder.id == spec.holder)
+        .join(grantor, grantor.id == spec.grantor)
+        .where(
+            span.length == length,
+            span.lo.between(number - SPAN_BLOCK + 1, number),
+            span.hi >= number,
+            span.active_from <= at,
+            span.active_until > at,
+        )
+        .order_by(span.enterprise_id, spec.grant_column)
+    ).all()
+    return [Holding(*row) for row in rows]
 
 
 # --- certificates, as the registry sees them -----------------------------------------------
