@@ -392,7 +392,6 @@ def test_a_large_import_is_one_audit_event_and_reimports_as_unchanged(services):
     assert _state(services) == after
 
 
-
 def _dated(c, valid_from: str, expires_at: str) -> str:
     return write_csv(
         [
