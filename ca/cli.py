@@ -345,3 +345,8 @@ cli.add_command(lint_command)
 for command in (key, assign, delegate, transfer, release, status, jobs):
     cli.add_command(command)
 audit.add_command(trace)
+
+from ca.cli_verify import sign, verify  # noqa: E402
+
+cli.add_command(verify)
+cli.add_command(sign)
