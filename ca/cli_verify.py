@@ -97,10 +97,11 @@ def _text(result: CallResult) -> str:
 @click.option(
     "--spc-parent",
     "spc_parent",
-    type=click.Choice(["strict", "lenient"]),
+    type=click.Choice(["strict", "registry", "lenient"]),
     default="strict",
     show_default=True,
-    help="Numbers under a parent that holds only an SPC: refused (strict) or accepted with a warning.",
+    help="Numbers under a parent that holds only an SPC: refused (strict), looked up in this "
+    "home's TN registry (registry), or accepted with a warning (lenient).",
 )
 @click.option(
     "--lenient-tn-auth-list",
@@ -138,6 +139,7 @@ def verify(
         clock=clock,
         crl_policy=crl_policy,
         spc_parent_policy=spc_parent,
+        spc_registry=obj.services().registry.spc_scope if spc_parent == "registry" else None,
         lenient_tn_auth_list=lenient_tn_auth_list,
     )
     result = verify_call(context, values, orig=orig, dest=dest, date=date)

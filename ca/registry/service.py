@@ -191,6 +191,16 @@ class Registry:
         with self._storage.read() as session:
             return authorized_scope(session, _organization(session, holder_id), at)
 
+    def spc_scope(self, spc: str) -> TNAuthList | None:
+        """The numbers the TN authority with this SPID/OCN vouches for now (the verifier's
+        ``registry`` SPC-parent policy, STANDARDS.md §3), or None when the registry knows none."""
+        with self._storage.read() as session:
+            authorities = store.organizations_with_spid(session, spc.strip().upper())
+            if not authorities:
+                return None
+            spans = store.authority_spans_at(session, authorities, self._clock.now())
+        return TNAuthList.from_intervals(spans) if spans else None
+
     def status(self, tn: str, enterprise_id: str | None = None) -> SignedStatus:
         return self._status.status(tn, enterprise_id)
 

@@ -614,6 +614,27 @@ class _Times(dict[dt.datetime | None, str]):
         return text
 
 
+def authority_spans_at(
+    session: Session, authority_ids: Sequence[str], at: dt.datetime
+) -> list[tuple[int, int, int]]:
+    """The numbers that these TN authorities vouch for at ``at``: (length, lo, hi)."""
+    span = AssignmentSpanRow
+    rows = session.execute(
+        select(span.length, span.lo, span.hi)
+        .join(AssignmentRow, AssignmentRow.id == span.assignment_id)
+        .where(
+            AssignmentRow.authority_id.in_(list(authority_ids)),
+            span.active_from <= at,
+            span.active_until > at,
+        )
+    ).all()
+    return [(int(n), int(lo), int(hi)) for n, lo, hi in rows]
+
+
+def organizations_with_spid(session: Session, spid: str) -> list[str]:
+    return list(session.scalars(select(OrganizationRow.id).where(OrganizationRow.spid == spid)))
+
+
 # --- status of one number ------------------------------------------------------------------
 
 
@@ -637,10 +658,17 @@ def holdings(
 ) -> list[Holding]:
     """Assignments (or delegations) in force over one number at ``at``: one query, names
     joined in, for the status document."""
+    params = {"length": length, "number": number, "lowest": number - SPAN_BLOCK + 1, "at": at}
+    rows = session.connection().execute(_HOLDINGS[kind], params)  # Core: no ORM overhead
+    return [Holding(*row) for row in rows]
+
+
+def _holdings_statement(kind: str) -> Any:
+    # Built once: constructing a select with aliases costs more than running it.
     spec = KINDS[kind]
-    span, grant = spec.span, spec.grant
+    span = spec.span
     holder, grantor = aliased(OrganizationRow), aliased(OrganizationRow)
-    rows = session.execute(
+    return (
         select(
             spec.grant_column,
             holder.id,
@@ -652,19 +680,21 @@ def holdings(
             span.active_from,
             span.active_until,
         )
-        .join(grant, grant.id == spec.grant_column)
+        .join(spec.grant, spec.grant.id == spec.grant_column)
         .join(holder, holder.id == spec.holder)
         .join(grantor, grantor.id == spec.grantor)
         .where(
-            span.length == length,
-            span.lo.between(number - SPAN_BLOCK + 1, number),
-            span.hi >= number,
-            span.active_from <= at,
-            span.active_until > at,
+            span.length == bindparam("length"),
+            span.lo.between(bindparam("lowest"), bindparam("number")),
+            span.hi >= bindparam("number"),
+            span.active_from <= bindparam("at", type_=UTCDateTime()),
+            span.active_until > bindparam("at", type_=UTCDateTime()),
         )
         .order_by(span.enterprise_id, spec.grant_column)
-    ).all()
-    return [Holding(*row) for row in rows]
+    )
+
+
+_HOLDINGS = {kind: _holdings_statement(kind) for kind in KINDS}
 
 
 # --- certificates, as the registry sees them -----------------------------------------------

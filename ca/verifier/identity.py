@@ -123,7 +123,7 @@ def sip_tn(value: str) -> str | None:
     """
     if not isinstance(value, str):
         return None
-    if value.isdigit() and len(value) <= 15:
+    if value.isascii() and value.isdigit() and len(value) <= 15:
         return value
     match = _URI.match(value)
     if match is not None:

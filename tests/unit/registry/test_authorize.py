@@ -102,3 +102,18 @@ def test_operator_override_is_recorded_and_left_alone_by_reconciliation(services
     with services.storage.read() as session:
         events = repo.audit_events_for(session, serial)
     assert events[0].details["evidence"] == {"basis": "operator", "reason": "court order 12/7"}
+
+
+def test_spc_scope_is_what_the_authority_with_that_spid_vouches_for_now(services, clock):
+    """The verifier's `registry` SPC-parent policy asks this (STANDARDS.md §3)."""
+    c = cast(services)
+    now = clock.now()
+    services.registry.assign(c.tnsp_a.id, c.acme.id, scope("12025550100:10"), now + DAY, actor="a")
+    services.registry.assign(
+        c.tnsp_a.id, c.globex.id, scope("12025550300"), now + 9 * DAY, actor="a"
+    )
+    services.registry.assign(c.tnsp_b.id, c.globex.id, scope("12025550400"), now + DAY, actor="b")
+    assert services.registry.spc_scope("111a") == scope("12025550100:10", "12025550300")
+    assert services.registry.spc_scope("9999") is None
+    clock.advance(2 * DAY)
+    assert services.registry.spc_scope("111A") == scope("12025550300")

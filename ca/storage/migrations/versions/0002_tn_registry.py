@@ -65,8 +65,6 @@ def upgrade() -> None:
         *_grant_columns(),
         sa.Column("transferred_from", sa.String(40)),
     )
-    op.create_index("ix_assignments_authority_id", "assignments", ["authority_id"])
-    op.create_index("ix_assignments_enterprise_id", "assignments", ["enterprise_id"])
     op.create_index("ix_assignments_scope_key", "assignments", ["scope_key"])
     op.create_index("ix_assignments_expires_at", "assignments", ["expires_at"])
     op.create_table(
