@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from ca.errors import CAError, ErrorKind, SubProblem
 from ca.registry.numbers import windows
@@ -19,9 +20,9 @@ _BULK = 200
 _SHOWN = 5
 
 
-@dataclass(frozen=True)
-class Candidate:
-    """A span that a post would create: whose, which numbers, for which period."""
+class Candidate(NamedTuple):
+    """A span that a post would create: whose, which numbers, for which period (a tuple: a
+    bulk import makes one per span)."""
 
     index: int  # the request it comes from
     enterprise_id: str
