@@ -24,7 +24,7 @@ class Candidate(NamedTuple):
     """A span that a post would create: whose, which numbers, for which period (a tuple: a
     bulk import makes one per span)."""
 
-    index: int  # the request it comes from
+    request: int  # the index of the request it comes from
     enterprise_id: str
     length: int
     lo: int
@@ -83,14 +83,14 @@ def _within(candidates: Sequence[Candidate]) -> list[Conflict]:
         open_ = [o for o in open_ if o.length == c.length and o.hi >= c.lo]
         for o in open_:
             if (
-                o.index != c.index
+                o.request != c.request
                 and o.start < c.end
                 and c.start < o.end
                 and _clash(o.enterprise_id, o.shared, c.enterprise_id, c.shared)
             ):
                 overlap = (c.length, max(o.lo, c.lo), min(o.hi, c.hi))
-                first, second = sorted((o.index, c.index))
-                holder = o.enterprise_id if o.index == first else c.enterprise_id
+                first, second = sorted((o.request, c.request))
+                holder = o.enterprise_id if o.request == first else c.enterprise_id
                 found.append(Conflict(second, overlap, holder, None, other_index=first))
         open_.append(c)
     return found
@@ -127,7 +127,7 @@ def _against_storage(session: Session, candidates: Sequence[Candidate]) -> list[
             overlap = (c.length, max(span.lo, c.lo), min(span.hi, c.hi))
             found.append(
                 Conflict(
-                    c.index, overlap, span.enterprise_id, span.grant_id, until=span.active_until
+                    c.request, overlap, span.enterprise_id, span.grant_id, until=span.active_until
                 )
             )
     return found
