@@ -96,7 +96,12 @@ class Registry:
         request = GrantRequest(
             authority_id, enterprise_id, registry_intervals(scope), expires_at, valid_from, evidence
         )
-        result = self.grants.post("assignment", [request], actor=actor, acting=acting)
+        return self._post_one("assignment", request, actor, acting)
+
+    def _post_one(
+        self, kind: str, request: GrantRequest, actor: str, acting: Organization | None
+    ) -> GrantView:
+        result = self.grants.post(kind, [request], actor=actor, acting=acting)
         return self.view(result.grants[0].id, outcome=result.outcomes[0])
 
     def post_many(
@@ -126,8 +131,7 @@ class Registry:
         request = GrantRequest(
             enterprise_id, bpo_id, registry_intervals(scope), expires_at, valid_from, evidence
         )
-        result = self.grants.post("delegation", [request], actor=actor, acting=acting)
-        return self.view(result.grants[0].id, outcome=result.outcomes[0])
+        return self._post_one("delegation", request, actor, acting)
 
     def release(
         self,

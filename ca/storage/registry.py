@@ -529,24 +529,7 @@ def bulk_conflicts(
     rows = session.execute(joined).all()
     if dialect != "postgresql":
         connection.exec_driver_sql("DELETE FROM registry_candidates")
-    return [
-        (
-            int(row.idx),
-            Span(
-                grant_id=row.assignment_id,
-                holder_id=row.enterprise_id,
-                enterprise_id=row.enterprise_id,
-                length=row.length,
-                lo=row.lo,
-                hi=row.hi,
-                active_from=row.active_from,
-                active_until=row.active_until,
-                shared=bool(row.shared),
-                id=row.id,
-            ),
-        )
-        for row in rows
-    ]
+    return [(int(row.idx), _span("assignment", row)) for row in rows]
 
 
 def _sqlite_time(value: dt.datetime) -> str:

@@ -2,33 +2,19 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
 from cryptography import x509
 
-from ca.cli import cli
 from ca.tnauth import TNAuthList, decode_strict
 from tests.conftest import make_csr
+from tests.support.cli import run, run_json
 
 
 @pytest.fixture
 def home(tmp_path) -> Path:
     return tmp_path / "home"
-
-
-def run(home: Path, *args: str, ok: bool = True) -> tuple[int, str, str]:
-    result = CliRunner().invoke(cli, ["--home", str(home), *args], catch_exceptions=False)
-    if ok:
-        assert result.exit_code == 0, result.stderr or result.stdout
-    return result.exit_code, result.stdout, result.stderr
-
-
-def run_json(home: Path, *args: str) -> dict:
-    _, out, _ = run(home, *args, "--json")
-    return json.loads(out)
 
 
 @pytest.fixture

@@ -13,10 +13,8 @@ import sys
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
 from cryptography import x509
 
-from ca.cli import cli
 from ca.config import Config
 from ca.errors import CAError, ErrorKind
 from ca.jws import verify_es256
@@ -24,6 +22,7 @@ from ca.registry.csvimport import write_csv
 from ca.services import build_services
 from ca.tnauth import TNAuthList, tn_auth_list_from_certificate
 from tests.conftest import make_csr
+from tests.support.cli import run, run_json
 
 REPO = Path(__file__).resolve().parents[3]
 
@@ -31,19 +30,6 @@ REPO = Path(__file__).resolve().parents[3]
 @pytest.fixture
 def home(tmp_path) -> Path:
     return tmp_path / "home"
-
-
-def run(home: Path, *args: str, ok: bool = True) -> tuple[int, str, str]:
-    result = CliRunner().invoke(cli, ["--home", str(home), *args], catch_exceptions=False)
-    if ok:
-        assert result.exit_code == 0, result.stderr or result.stdout
-    return result.exit_code, result.stdout, result.stderr
-
-
-def run_json(home: Path, *args: str) -> dict:
-    _, out, _ = run(home, *args, "--json")
-    assert out.count("\n") == 1, out  # one JSON line
-    return json.loads(out)
 
 
 def fails(home: Path, *args: str, code: int) -> str:
