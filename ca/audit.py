@@ -7,7 +7,6 @@ kept apart, so removing the newest events is noticed too.
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
 import hashlib
 import json
@@ -16,28 +15,42 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ca.clock import Clock
-from ca.storage import Session, Transaction, repo
+from ca.storage import Session, repo
 from ca.storage.records import AuditEvent
-from ca.storage.repo import canonical_json
+from ca.storage.repo import Unit, canonical_json
 
 GENESIS_HASH = "0" * 64
 
 
 def event_hash(event: AuditEvent, details_json: str | None = None) -> str:
     """SHA-256 over the canonical JSON of the event's fields, its details and the previous hash."""
-    head = canonical_json(
-        [
-            event.seq,
-            event.at.astimezone(dt.UTC).isoformat(),
-            event.actor,
-            event.action,
-            event.object_type,
-            event.object_id,
-            event.prev_hash,
-        ]
-    )
     details = details_json if details_json is not None else canonical_json(event.details)
-    return hashlib.sha256(f"{head}{details}".encode()).hexdigest()
+    return _chain_hash(
+        event.seq,
+        event.at,
+        event.actor,
+        event.action,
+        event.object_type,
+        event.object_id,
+        event.prev_hash,
+        details,
+    )
+
+
+def _chain_hash(
+    seq: int,
+    at: dt.datetime,
+    actor: str,
+    action: str,
+    object_type: str,
+    object_id: str,
+    prev_hash: str,
+    details_json: str,
+) -> str:
+    head = canonical_json(
+        [seq, at.astimezone(dt.UTC).isoformat(), actor, action, object_type, object_id, prev_hash]
+    )
+    return hashlib.sha256(f"{head}{details_json}".encode()).hexdigest()
 
 
 @dataclass(frozen=True)
@@ -61,7 +74,7 @@ class AuditLog:
 
     def record(
         self,
-        session: Transaction,
+        session: Unit,
         *,
         actor: str,
         action: str,
@@ -72,17 +85,21 @@ class AuditLog:
         """Append one event; it becomes visible (and the head moves) when the caller commits."""
         seq, previous_hash = repo.advance_audit_head(session)
         details_json = canonical_json(details or {})
+        at = self._clock.now()
         event = AuditEvent(
             seq=seq,
-            at=self._clock.now(),
+            at=at,
             actor=actor,
             action=action,
             object_type=object_type,
             object_id=object_id,
             details=json.loads(details_json),
             prev_hash=previous_hash,
+            # Built once, hash included: dataclasses.replace() would cost as much as the hash.
+            hash=_chain_hash(
+                seq, at, actor, action, object_type, object_id, previous_hash, details_json
+            ),
         )
-        event = dataclasses.replace(event, hash=event_hash(event, details_json))
         repo.append_audit_event(session, event, details_json)
         return event
 

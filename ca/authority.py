@@ -51,19 +51,16 @@ class SerialPool:
             return free.pop()
 
     def _reserve(self, issuer_id: str, now: dt.datetime) -> list[int]:
-        reserved: list[int] = []
-        with self._storage.connection() as connection:
-            for _ in range(self._batch * 2):
-                serial = draw_serial()
-                # A collision with any serial ever reserved is astronomically unlikely; if it
-                # happens the serial is skipped, never reused.
-                if repo.reserve_serial(connection, serial_hex(serial), issuer_id, now):
-                    reserved.append(serial)
-                if len(reserved) == self._batch:
-                    return reserved
+        drawn = {
+            serial_hex(serial): serial for serial in (draw_serial() for _ in range(self._batch))
+        }
+        with self._storage.driver_transaction() as unit:
+            # A collision with any serial ever reserved is astronomically unlikely; if it
+            # happens the serial is left out, never reused.
+            reserved = repo.reserve_serials(unit, list(drawn), issuer_id, now)
         if not reserved:
             raise CAError(ErrorKind.INTERNAL, "could not reserve fresh serials")
-        return reserved
+        return [serial for text, serial in drawn.items() if text in reserved]
 
 
 @dataclass(frozen=True)
@@ -150,21 +147,21 @@ class CertificateAuthority:
         hex_serial = serial_hex(serial)
 
         # 4. Store the lint copy as the record of intent and audit "signing", durably.
-        with self._storage.connection() as session:
+        with self._storage.driver_transaction() as unit:
             repo.add_intent(
-                session,
+                unit,
                 Intent(
                     serial=hex_serial,
                     issuer_id=issuer.id,
                     organization_id=order.organization_id,
                     profile=self._profile.name,
-                    lint_der=token.lint_certificate.public_bytes(serialization.Encoding.DER),
+                    lint_der=token.lint_der,
                     tbs_sha256=token.tbs_sha256,
                     created_at=now,
                 ),
             )
             self._audit.record(
-                session,
+                unit,
                 actor=order.actor,
                 action="certificate.signing",
                 object_type="certificate",
@@ -186,9 +183,9 @@ class CertificateAuthority:
         certificate = issuer.signer.issue(token)
 
         # 6. The signed TBS equals the linted TBS (checked in issue()); store, audit, publish.
-        with self._storage.connection() as session:
+        with self._storage.driver_transaction() as unit:
             repo.add_certificate(
-                session,
+                unit,
                 CertificateRecord(
                     serial=hex_serial,
                     issuer_id=issuer.id,
@@ -205,7 +202,7 @@ class CertificateAuthority:
                 template.tn_auth_list.intervals() if template.tn_auth_list else (),
             )
             self._audit.record(
-                session,
+                unit,
                 actor=order.actor,
                 action="certificate.signed",
                 object_type="certificate",

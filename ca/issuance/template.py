@@ -1,8 +1,8 @@
 """The certificate template: pure, deterministic, built from a profile and the computed scope.
 
-Nothing here touches a key or a database. The same template signed by a throwaway key and by the
-real key yields identical TBS bytes because the AKI is set explicitly from the issuer certificate
-(STYLE.md, after boulder ``issuance/cert.go``).
+Nothing here touches a key or a database. The TBS does not depend on the signing key because the
+AKI is set explicitly from the issuer certificate (STYLE.md, after boulder ``issuance/cert.go``):
+so the lint copy's TBS, signed by a throwaway key and linted, is the TBS the real key then signs.
 """
 
 from __future__ import annotations

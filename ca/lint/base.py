@@ -28,6 +28,7 @@ class LintStatus(enum.Enum):
     NOT_APPLICABLE = "na"
 
 
+_FAILING = frozenset({LintStatus.ERROR, LintStatus.FATAL})
 _FAILURE_BY_PREFIX = {"e_": LintStatus.ERROR, "w_": LintStatus.WARN, "n_": LintStatus.NOTICE}
 
 
@@ -69,7 +70,7 @@ class LintReport:
     @property
     def ok(self) -> bool:
         """True when no lint reported ERROR or FATAL."""
-        return not any(r.status in (LintStatus.ERROR, LintStatus.FATAL) for r in self.results)
+        return _FAILING.isdisjoint([r.status for r in self.results])
 
     def result(self, lint_id: str) -> LintResult:
         """The result of ``lint_id``; KeyError when the profile did not run it."""

@@ -13,27 +13,36 @@ import datetime as dt
 import threading
 from dataclasses import dataclass
 from functools import cached_property
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from asn1crypto import x509 as asn1_x509
 from cryptography import x509
-from cryptography.x509.oid import ExtensionOID, ObjectIdentifier
+from cryptography.x509.oid import ExtensionOID, NameOID, ObjectIdentifier
 
 from ca import oids
 from ca.errors import CAError
-from ca.lint.der import NameAttribute, tbs_names
+from ca.lint.der import (
+    DERError,
+    NameAttribute,
+    TBSFields,
+    first_element,
+    name_attributes,
+    tbs_fields,
+)
 from ca.tnauth import TNAuthList, decode_strict
 
 if TYPE_CHECKING:
     from ca.issuance.profiles import Profile
 
 
+_COMMON_NAME = NameOID.COMMON_NAME.dotted_string
+
+
 class ExtensionsUnparsable(ValueError):
     """cryptography refused the certificate's extensions; lints that need them report FATAL."""
 
 
-@dataclass(frozen=True)
-class RawExtension:
+class RawExtension(NamedTuple):
     """One entry of the extension list as encoded: OID, criticality and the extnValue octets."""
 
     oid: str
@@ -75,10 +84,12 @@ class LintInput:
         *,
         issuer: x509.Certificate | None = None,
         now: dt.datetime | None = None,
+        der: bytes | None = None,
     ) -> None:
         self.cert = cert
         self.issuer = issuer
         self.now = now if now is not None else dt.datetime.now(dt.UTC)
+        self._der = der  # the caller's DER of ``cert``, when it has it
 
     # -- extensions ------------------------------------------------------------------------------
 
@@ -116,7 +127,7 @@ class LintInput:
             return tuple(
                 RawExtension(oid.dotted_string, ext.critical, None) for oid, ext in parsed.items()
             )
-        return _raw_extensions(self.cert.tbs_certificate_bytes)
+        return _raw_extensions(self.tbs)
 
     def extension_octets(self, oid: ObjectIdentifier) -> bytes | None:
         """The extnValue of an extension cryptography does not know (first instance), or None."""
@@ -156,14 +167,54 @@ class LintInput:
         return self.cert.public_key()
 
     @cached_property
+    def tbs(self) -> bytes:
+        """The TBSCertificate DER (cryptography encodes it anew on every access)."""
+        if self._der is not None:
+            return first_element(self._der)
+        return self.cert.tbs_certificate_bytes
+
+    @cached_property
+    def tbs_fields(self) -> TBSFields:
+        """Issuer, subject and subject key as encoded, from one walk of the TBS."""
+        return tbs_fields(self.tbs)
+
+    @cached_property
     def tbs_asn1(self) -> asn1_x509.TbsCertificate:
         """The TBS as asn1crypto sees it, for the rare lint that needs encoded detail."""
-        return asn1_x509.TbsCertificate.load(self.cert.tbs_certificate_bytes)
+        return asn1_x509.TbsCertificate.load(self.tbs)
 
     @cached_property
     def names(self) -> tuple[list[NameAttribute], list[NameAttribute]]:
         """Issuer and subject attributes as encoded, string types included."""
-        return tbs_names(self.cert.tbs_certificate_bytes)
+        fields = self.tbs_fields
+        return self._issuer_attributes(fields.issuer), name_attributes(fields.subject)
+
+    @cached_property
+    def _given_issuer_facts(self) -> IssuerFacts:
+        assert self.issuer is not None
+        return issuer_facts(self.issuer)
+
+    def _issuer_attributes(self, encoded: bytes) -> list[NameAttribute]:
+        # The issuer DN is, byte for byte, the issuer certificate's subject DN, whose attributes
+        # are read once per issuer (IssuerFacts); anything else is read here.
+        if self.issuer is not None and self.issuer is not self.cert:
+            try:
+                known = self._given_issuer_facts.subject_attributes_if(encoded)
+            except ValueError:
+                known = None
+            if known is not None:
+                return list(known)
+        return name_attributes(encoded)
+
+    @cached_property
+    def common_names(self) -> list[str]:
+        """The subject's CN values, in encoded order."""
+        texts = [a.text for a in self.names[1] if a.oid == _COMMON_NAME]
+        if any(text is None for text in texts):
+            # Bytes this reader cannot decode: cryptography decides (and raises if it cannot).
+            subject = self.cert.subject
+            return [str(a.value) for a in subject.get_attributes_for_oid(NameOID.COMMON_NAME)]
+        return [text for text in texts if text is not None]
 
     @cached_property
     def subject_key_identifier(self) -> bytes | None:
@@ -173,7 +224,7 @@ class LintInput:
     def issuer_facts(self, profile: Profile) -> IssuerFacts | None:
         """Facts about the issuer: the given issuer, else the certificate itself if self-signed."""
         if self.issuer is not None and self.issuer is not self.cert:
-            return issuer_facts(self.issuer)
+            return self._given_issuer_facts
         if self.issuer is self.cert or profile.self_signed:
             return IssuerFacts.of(self)
         return None
@@ -184,11 +235,17 @@ class IssuerFacts:
     """What lints need from an issuer certificate."""
 
     subject: x509.Name
+    subject_der: bytes | None  # the subject Name as encoded; None if the TBS does not walk
+    subject_attributes: tuple[NameAttribute, ...] | None  # as encoded; None if unreadable
     subject_key_identifier: bytes | None
     ski_error: str | None
     tn_auth_list: TNAuthList | None
     tn_auth_list_error: str | None
     not_valid_after: dt.datetime
+
+    def subject_attributes_if(self, encoded: bytes) -> tuple[NameAttribute, ...] | None:
+        """The subject's attributes when ``encoded`` is the subject DN byte for byte."""
+        return self.subject_attributes if encoded == self.subject_der else None
 
     @classmethod
     def of(cls, parsed: LintInput) -> IssuerFacts:
@@ -196,8 +253,17 @@ class IssuerFacts:
             ski, ski_error = parsed.subject_key_identifier, None
         except ValueError as exc:
             ski, ski_error = None, str(exc)
+        subject_der: bytes | None = None
+        attributes: tuple[NameAttribute, ...] | None = None
+        try:
+            subject_der = parsed.tbs_fields.subject
+            attributes = tuple(name_attributes(subject_der))
+        except DERError:
+            pass
         return cls(
             subject=parsed.cert.subject,
+            subject_der=subject_der,
+            subject_attributes=attributes,
             subject_key_identifier=ski,
             ski_error=ski_error,
             tn_auth_list=parsed.tn_auth_list,

@@ -151,7 +151,10 @@ class ExtensionsUnique(Lint):
     source = "RFC 5280 §4.2"
 
     def check(self, cert: LintInput, profile: Profile) -> LintResult:
-        counts = Counter(raw.oid for raw in cert.raw_extensions)
+        seen = [raw.oid for raw in cert.raw_extensions]
+        if len(set(seen)) == len(seen):
+            return self.passed()
+        counts = Counter(seen)
         repeated = sorted(oid for oid, count in counts.items() if count > 1)
         if not repeated:
             return self.passed()
@@ -183,7 +186,14 @@ class SubjectKeyIdentifierMethod1(Lint):
             return self.not_applicable("subjectKeyIdentifier is absent")
         if len(ski) != 20:
             return self.failed(f"subjectKeyIdentifier is {len(ski)} bytes, not 20")
-        if ski == x509.SubjectKeyIdentifier.from_public_key(cert.public_key).digest:
+        key = cert.public_key  # an unloadable key makes this lint FATAL, as it always has
+        try:
+            bits = cert.tbs_fields.subject_public_key
+        except ValueError:
+            bits = None
+        if bits is not None and ski == hashlib.sha1(bits).digest():
+            return self.passed()
+        if ski == x509.SubjectKeyIdentifier.from_public_key(key).digest:
             return self.passed()
         # cryptography re-encodes the key (uncompressed point); hash the bits as encoded too.
         bits = cert.tbs_asn1["subject_public_key_info"]["public_key"].contents[1:]

@@ -4,12 +4,10 @@ from __future__ import annotations
 
 import re
 
-from cryptography.x509.oid import NameOID, ObjectIdentifier
-
 from ca.issuance.profiles import SUBJECT_ATTRIBUTES, Profile
 from ca.lint.base import Lint, LintResult, register
-from ca.lint.der import NameAttribute
-from ca.lint.inputs import LintInput
+from ca.lint.der import DERError, NameAttribute
+from ca.lint.inputs import IssuerFacts, LintInput
 
 ATIS = "ATIS-1000080 v005 §6.4.1"
 
@@ -38,10 +36,6 @@ _UPPER_BOUNDS = {
     _SERIAL_NUMBER: 64,
 }
 _SHORT_NAMES = {oid: short for short, oid in SUBJECT_ATTRIBUTES.items()}
-
-
-def _common_names(cert: LintInput) -> list[str]:
-    return [str(a.value) for a in cert.cert.subject.get_attributes_for_oid(NameOID.COMMON_NAME)]
 
 
 def _attribute_problem(attribute: NameAttribute) -> str | None:
@@ -84,11 +78,9 @@ class SubjectRequiredAttributes(Lint):
     source = ATIS
 
     def check(self, cert: LintInput, profile: Profile) -> LintResult:
-        subject = cert.cert.subject
+        present = {attribute.oid for attribute in cert.names[1]}
         missing = [
-            short
-            for short in profile.subject_required
-            if not subject.get_attributes_for_oid(ObjectIdentifier(SUBJECT_ATTRIBUTES[short]))
+            short for short in profile.subject_required if SUBJECT_ATTRIBUTES[short] not in present
         ]
         if not missing:
             return self.passed()
@@ -104,7 +96,7 @@ class SubjectCommonNameWords(Lint):
     def check(self, cert: LintInput, profile: Profile) -> LintResult:
         if not profile.subject_cn_contains:
             return self.not_applicable(f"{profile.name} requires no words in the CN")
-        names = _common_names(cert)
+        names = cert.common_names
         if not names:
             return self.failed("subject has no CN")
         # Case-insensitive: v005 asks for "ROOT (case insensitive)"; SHAKEN is read the same way.
@@ -130,11 +122,21 @@ class SubjectCommonNameSPC(Lint):
         if tn_auth_list is None or len(tn_auth_list.spcs) != 1:
             return self.not_applicable("no single SPC to compare with")
         (spc,) = tn_auth_list.spcs
-        names = _common_names(cert)
+        names = cert.common_names
         if any(f"SHAKEN {spc}" in name for name in names):
             return self.passed()
         shown = repr(names[0]) if names else "absent"
         return self.failed(f"CN {shown} does not contain 'SHAKEN {spc}'")
+
+
+def _issuer_is(cert: LintInput, facts: IssuerFacts) -> bool:
+    """The issuer DN equals the issuer's subject DN: the same bytes, else by RFC 5280 §7.1."""
+    try:
+        if facts.subject_der is not None and cert.tbs_fields.issuer == facts.subject_der:
+            return True  # equal encodings parse to equal names
+    except DERError:
+        pass
+    return bool(cert.cert.issuer == facts.subject)
 
 
 @register
@@ -147,7 +149,7 @@ class IssuerNameMatches(Lint):
         facts = cert.issuer_facts(profile)
         if facts is None:
             return self.not_applicable("no issuer certificate given")
-        if cert.cert.issuer == facts.subject:
+        if _issuer_is(cert, facts):
             return self.passed()
         return self.failed(
             f"issuer {cert.cert.issuer.rfc4514_string()!r} differs from the issuer certificate's "

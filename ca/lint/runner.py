@@ -21,13 +21,10 @@ def _lints_for(profile: Profile) -> tuple[Lint, ...]:
     return lints
 
 
-def run_lint(lint: Lint, parsed: LintInput, profile: Profile) -> LintResult:
-    """One lint; an exception inside it becomes a FATAL result carrying the message."""
-    try:
-        return lint.check(parsed, profile)
-    except Exception as exc:  # a lint must never take the run down with it
-        detail = str(exc) or type(exc).__name__
-        return LintResult(lint.id, LintStatus.FATAL, f"lint could not run: {detail}")
+def _fatal(lint: Lint, exc: Exception) -> LintResult:
+    """An exception inside a lint becomes a FATAL result carrying the message."""
+    detail = str(exc) or type(exc).__name__
+    return LintResult(lint.id, LintStatus.FATAL, f"lint could not run: {detail}")
 
 
 def run_lints(
@@ -36,9 +33,17 @@ def run_lints(
     *,
     issuer: x509.Certificate | None = None,
     now: dt.datetime | None = None,
+    der: bytes | None = None,
 ) -> LintReport:
-    """Every lint ``profile`` lists, on ``cert``; ``issuer`` enables the chaining lints."""
-    parsed = LintInput(cert, issuer=issuer, now=now)
-    return LintReport(
-        profile.name, tuple(run_lint(lint, parsed, profile) for lint in _lints_for(profile))
-    )
+    """Every lint ``profile`` lists, on ``cert``; ``issuer`` enables the chaining lints.
+
+    ``der`` is ``cert``'s DER when the caller already has it (saves encoding it again).
+    """
+    parsed = LintInput(cert, issuer=issuer, now=now, der=der)
+    results = []
+    for lint in _lints_for(profile):
+        try:
+            results.append(lint.check(parsed, profile))
+        except Exception as exc:  # a lint must never take the run down with it
+            results.append(_fatal(lint, exc))
+    return LintReport(profile.name, tuple(results))

@@ -46,6 +46,21 @@ def _sqlite_engine(url: str) -> Engine:
     return engine
 
 
+class DriverTransaction:
+    """One transaction on a pooled DBAPI connection: the issuance hot path, without SQLAlchemy.
+
+    SQLAlchemy's ``Connection`` adds ~18 µs to a unit of work (checkout, events, begin, reset);
+    the driver's own connection, checked out of the same pool, ~7 µs. Only the repository's
+    driver statements (``ca.storage.repo``) run on it; everything else uses a session.
+    """
+
+    __slots__ = ("cursor", "dialect")
+
+    def __init__(self, dialect: str, cursor: Any) -> None:
+        self.dialect = dialect
+        self.cursor = cursor
+
+
 class Storage:
     """A database: SQLite (embedded default) or PostgreSQL (production), behind one interface."""
 
@@ -84,6 +99,31 @@ class Storage:
         """
         with self.engine.begin() as connection:
             yield connection
+
+    @contextmanager
+    def driver_transaction(self) -> Iterator[DriverTransaction]:
+        """A unit of work on the driver: committed when the block ends, rolled back if it raises.
+
+        On SQLite it begins IMMEDIATE, as every writing unit of work does (see ``_on_begin``);
+        psycopg begins a transaction by itself with the first statement.
+        """
+        dialect = self.engine.dialect.name
+        raw = self.engine.raw_connection()
+        try:
+            cursor = raw.cursor()
+            try:
+                if dialect == "sqlite":
+                    cursor.execute("BEGIN IMMEDIATE")
+                yield DriverTransaction(dialect, cursor)
+            except BaseException:
+                raw.rollback()
+                raise
+            else:
+                raw.commit()
+            finally:
+                cursor.close()
+        finally:
+            raw.close()  # back to the pool
 
     def migrate(self) -> None:
         """Bring the schema to the newest Alembic revision."""

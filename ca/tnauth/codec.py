@@ -54,12 +54,84 @@ def decode_strict(der: ByteString) -> TNAuthList:
     """Decode DER, rejecting anything RFC 8226 Appendix A and X.690 DER do not allow."""
     data = as_bytes(der)
     try:
-        return TNAuthList(_parse_list(data))
+        plain = _plain_entries(data)
+        return TNAuthList(_parse_list(data) if plain is None else plain)
     except DERError as error:
         raise malformed(FIELD, error.message) from None
     except CAError as error:
         # Value objects raise with their own field names; report them under this field.
         raise malformed(FIELD, error.detail) from None
+
+
+def _plain_entries(data: bytes) -> list[Entry] | None:
+    """The entries of a list in the plain shape encoders write; None sends it to ``_parse_list``.
+
+    The fast path for what nearly every certificate carries (the issuance pipeline decodes each
+    one it lints): short-form entries, IA5String digits, minimal positive INTEGER counts and
+    nothing after them. It accepts nothing ``_parse_list`` refuses: any other shape, and any
+    value the value objects refuse, goes to the full parser, which says precisely what is wrong.
+    """
+    size = len(data)
+    if size < 2 or data[0] != SEQUENCE:
+        return None
+    first = data[1]
+    if first < 0x80:
+        position, end = 2, 2 + first
+    elif first == 0x81 and size > 2 and data[2] >= 0x80:
+        position, end = 3, 3 + data[2]
+    elif first == 0x82 and size > 3 and data[2] != 0:
+        position, end = 4, 4 + (data[2] << 8 | data[3])
+    else:
+        return None  # other lengths: let the full parser judge them
+    if end != size or position == end:
+        return None
+    entries: list[Entry] = []
+    try:
+        while position < end:
+            # [n] EXPLICIT { TLV }, both lengths in the short form, filling the entry exactly.
+            tag, length = data[position], data[position + 1]
+            stop = position + 2 + length
+            if length < 2 or length >= 0x80 or stop > end:
+                return None
+            inner, inner_length = data[position + 2], data[position + 3]
+            if position + 4 + inner_length != stop:
+                return None
+            body = data[position + 4 : stop]
+            entry: Entry | None
+            if tag == 0xA2 and inner == IA5_STRING and body.isdigit():
+                entry = TelephoneNumber(body.decode("ascii"))
+            elif tag == 0xA1 and inner == SEQUENCE:
+                entry = _plain_range(body)
+            elif tag == 0xA0 and inner == IA5_STRING and body.isascii():
+                entry = check_spc(body.decode("ascii"))
+            else:
+                entry = None
+            if entry is None:
+                return None
+            entries.append(entry)
+            position = stop
+    except (CAError, IndexError):
+        return None
+    return entries
+
+
+def _plain_range(body: bytes) -> TNRange | None:
+    """``SEQUENCE { start IA5String (digits), count INTEGER }`` contents, nothing after count."""
+    if len(body) < 4 or body[0] != IA5_STRING or body[1] >= 0x80:
+        return None
+    count_at = 2 + body[1]
+    start = body[2:count_at]
+    if not start.isdigit() or body[count_at] != INTEGER:
+        return None
+    octets = body[count_at + 2 :]
+    if not octets or body[count_at + 1] != len(octets) or len(octets) >= 0x80 or octets[0] & 0x80:
+        return None  # absent, long-form, trailing or negative
+    if len(octets) > 1 and octets[0] == 0 and octets[1] < 0x80:
+        return None  # not minimally encoded
+    count = int.from_bytes(octets, "big")
+    if count < 2:
+        return None
+    return TNRange(start.decode("ascii"), count, strict=False)
 
 
 def _parse_list(data: bytes) -> list[Entry]:

@@ -147,6 +147,8 @@ def read_string(data: bytes, tlv: Header, what: str, expected: int) -> str:
         )
     content = data[tlv.start : tlv.end]
     if expected == IA5_STRING:
+        if content.isascii():  # the common case, without a Python loop over the bytes
+            return content.decode("ascii")
         for index, octet in enumerate(content):
             if octet > 0x7F:
                 at = tlv.start + index

@@ -209,3 +209,98 @@ def test_token_is_single_use(services, enterprise):
     sca.signer.issue(token)
     with pytest.raises(CAError, match="already used"):
         sca.signer.issue(token)
+
+
+def test_the_real_signature_is_the_issuers_over_the_linted_tbs(services, enterprise):
+    issued = services.ra.request_certificate(_request(services, enterprise.id))
+    sca = services.issuers.active_sca()
+    # Raises InvalidSignature unless the SCA's key signed exactly these TBS bytes.
+    issued.certificate.verify_directly_issued_by(sca.certificate)
+    with services.storage.read() as session:
+        intent = repo.get_intent(session, issued.serial)
+        stored = repo.get_certificate(session, issued.serial)
+    assert intent is not None and stored is not None
+    lint_copy = x509.load_der_x509_certificate(intent.lint_der)
+    assert lint_copy.signature != issued.certificate.signature
+    assert lint_copy.signature_algorithm_oid == issued.certificate.signature_algorithm_oid
+    assert stored.der == issued.certificate.public_bytes(serialization.Encoding.DER)
+
+
+def test_a_failure_inside_a_step_stores_nothing_of_that_step(services, enterprise, monkeypatch):
+    refused = []
+
+    def refuse(*args, **kwargs):
+        refused.append(kwargs["action"])
+        raise RuntimeError("disk full")
+
+    # The intent is written, then the audit event fails: the step's transaction rolls back whole.
+    monkeypatch.setattr(services.audit, "record", refuse)
+    with pytest.raises(RuntimeError):
+        services.ra.request_certificate(_request(services, enterprise.id))
+    assert refused == ["certificate.signing"]
+    with services.storage.read() as session:
+        from sqlalchemy import text
+
+        assert session.execute(text("select count(*) from intents")).scalar_one() == 0
+        assert session.execute(text("select count(*) from certificates")).scalar_one() == 0
+
+
+def test_a_serial_reserved_before_is_never_drawn_again(services, enterprise, monkeypatch):
+    first = services.ra.request_certificate(_request(services, enterprise.id))
+    fresh = range((1 << 126) | 1, (1 << 126) | 1000)
+    # The next batch draws the used serial last, where the pool would hand it out first: it must
+    # be left out of the reservation, never reissued.
+    drawn = iter([*fresh[:63], int(first.serial, 16), *fresh[63:]])
+    monkeypatch.setattr("ca.authority.draw_serial", lambda: next(drawn))
+    services.authority._serials._free.clear()
+    serials = {
+        services.ra.request_certificate(_request(services, enterprise.id)).serial for _ in range(3)
+    }
+    assert first.serial not in serials and len(serials) == 3
+
+
+def test_a_p384_issuer_signs_the_linted_tbs_with_sha384():
+    from cryptography.hazmat.primitives import hashes
+
+    from ca.issuance.issuer import Issuer, SigningIdentity
+    from ca.issuance.profiles import load_profile
+    from ca.issuance.template import CertificateTemplate, subject_name
+
+    key = ec.generate_private_key(ec.SECP384R1())
+    name = subject_name("US", "Example SCA", "SHAKEN Example SCA")
+    issuer_certificate = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(1)
+        .not_valid_before(NOW - dt.timedelta(days=1))
+        .not_valid_after(NOW + dt.timedelta(days=30))
+        .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), False)
+        .sign(key, hashes.SHA384())
+    )
+
+    class Keys:  # a key manager holding the one P-384 key
+        def public_key(self, uri):
+            return key.public_key()
+
+        def signer(self, uri):
+            return key
+
+    issuer = Issuer(SigningIdentity("sca-384", issuer_certificate, (), "file:sca-384"), Keys())
+    template = CertificateTemplate(
+        profile=load_profile("delegate_ee"),
+        subject=subject_name("US", "Example", "SHAKEN Example"),
+        public_key=ec.generate_private_key(ec.SECP256R1()).public_key(),
+        serial=(1 << 126) | 384,
+        not_before=NOW,
+        not_after=NOW + dt.timedelta(hours=1),
+        issuer_certificate=issuer_certificate,
+        tn_auth_list=TNAuthList.from_user(tns=["12025550100"]),
+        crl_url="http://127.0.0.1:8080/crl/sca-384.crl",
+    )
+    token = issuer.prepare(template, NOW)
+    certificate = issuer.issue(token)
+    certificate.verify_directly_issued_by(issuer_certificate)
+    assert certificate.signature_hash_algorithm.name == "sha384"
+    assert certificate.tbs_certificate_bytes == token.lint_certificate.tbs_certificate_bytes

@@ -72,7 +72,6 @@ def upgrade() -> None:
         sa.Column("not_after", UTCDateTime, nullable=False),
         sa.Column("issued_at", UTCDateTime, nullable=False),
     )
-    op.create_index("ix_certificates_issuer_id", "certificates", ["issuer_id"])
     op.create_index("ix_certificates_organization_id", "certificates", ["organization_id"])
     op.create_index("ix_certificates_not_after", "certificates", ["not_after"])
     op.create_table(
@@ -128,7 +127,6 @@ def upgrade() -> None:
         sa.Column("prev_hash", sa.String(64), nullable=False),
         sa.Column("hash", sa.String(64), nullable=False),
     )
-    op.create_index("ix_audit_events_at", "audit_events", ["at"])
     op.create_index("ix_audit_events_object_id", "audit_events", ["object_id"])
 
 
