@@ -15,8 +15,6 @@ import uuid
 from collections.abc import Callable
 from typing import Any
 
-from sqlalchemy.exc import IntegrityError
-
 from ca.registry.reconcile import SYSTEM_ACTOR
 from ca.services import Services
 from ca.storage import registry as store
@@ -71,11 +69,8 @@ class Leader:
 
     def acquire(self) -> bool:
         now = self._services.clock.now()
-        try:
-            with self._services.storage.transaction() as session:
-                return store.take_lease(session, LEASE, self.holder, now, now + LEASE_TTL)
-        except IntegrityError:
-            return False  # another process created the lease row at the same moment
+        with self._services.storage.transaction() as session:
+            return store.take_lease(session, LEASE, self.holder, now, now + LEASE_TTL)
 
     def release(self) -> None:
         with self._services.storage.transaction() as session:

@@ -28,6 +28,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.engine import Connection
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, aliased
 
 from ca.storage.models import (
@@ -782,8 +783,11 @@ def take_lease(
     """Take or renew the lease ``name`` for ``holder`` if it is free, expired or already ours."""
     row = session.get(LeaseRow, name, with_for_update=True)
     if row is None:
-        session.add(LeaseRow(name=name, holder=holder, expires_at=until))
-        session.flush()
+        try:
+            with session.begin_nested():
+                session.add(LeaseRow(name=name, holder=holder, expires_at=until))
+        except IntegrityError:
+            return False  # another process created the lease at the same moment
         return True
     if row.holder != holder and row.expires_at > now:
         return False
