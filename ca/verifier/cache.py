@@ -53,7 +53,7 @@ def freshness(headers: Message, now: float) -> float | None:
 
 
 def _seconds(text: str | None) -> float | None:
-    if text is None or not text.strip().isdigit():
+    if text is None or not (text.strip().isascii() and text.strip().isdigit()):
         return None
     return float(int(text.strip()))
 

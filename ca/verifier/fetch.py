@@ -217,7 +217,7 @@ def _read_capped(
     response: http.client.HTTPResponse, sock: socket.socket, url: str, cap: int, deadline: float
 ) -> bytes:
     declared = response.headers.get("Content-Length")
-    if declared and declared.strip().isdigit() and int(declared) > cap:
+    if declared and declared.strip().isascii() and declared.strip().isdigit() and int(declared) > cap:
         raise FetchError(
             "too-large", f"{url} declares {declared} bytes, more than {cap}", transient=False
         )

@@ -134,7 +134,7 @@ def normalize(tn: object) -> str | None:
     """A PASSporT ``tn`` without visual separators or ``+`` (RFC 8224 §8.3), or None."""
     if type(tn) is not str:
         return None
-    if tn.isdigit() and len(tn) <= 15:
+    if tn.isascii() and tn.isdigit() and len(tn) <= 15:
         return tn
     value = tn.translate(_VISUAL)
     return value if _TN.fullmatch(value) else None

@@ -60,9 +60,9 @@ def verify_identity(
         if date is not None:
             check_date(date, moment, context.window)
         from_tn = (
-            orig if orig is None or (orig.isdigit() and len(orig) <= 15) else _sip(orig, "from")
+            orig if orig is None or (orig.isascii() and orig.isdigit() and len(orig) <= 15) else _sip(orig, "from")
         )
-        to_tn = dest if dest is None or (dest.isdigit() and len(dest) <= 15) else _sip(dest, "to")
+        to_tn = dest if dest is None or (dest.isascii() and dest.isdigit() and len(dest) <= 15) else _sip(dest, "to")
         orig_tn = check_claims(claims, ppt, from_tn, to_tn)
         path = path_for_x5u(context, fields.x5u, moment)
         try:
