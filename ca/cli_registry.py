@@ -44,12 +44,9 @@ def _required_scope(tns: tuple[str, ...], ranges: tuple[str, ...]) -> TNAuthList
 
 
 def _view_text(view: GrantView) -> str:
-    data = view.to_json()
-    numbers = ", ".join(
-        e["one"] if "one" in e else f"{e['range']['start']}:{e['range']['count']}"
-        for e in data["numbers"]
-    )
-    return f"{view.grant.id} ({view.outcome}): {numbers or 'no numbers in force'} until {data['expires_at']}"
+    numbers = ", ".join(view.numbers.describe()) if view.spans else "no numbers in force"
+    until = view.grant.expires_at.isoformat()
+    return f"{view.grant.id} ({view.outcome}): {numbers} until {until}"
 
 
 # --- API keys ------------------------------------------------------------------------------

@@ -127,9 +127,7 @@ class RegistrationAuthority:
         parent = issuer.tn_auth_list
         if parent is not None and parent.encompasses(scope):
             return
-        outside = [
-            _describe(e) for e in (scope if parent is None else scope.difference(parent)).to_json()
-        ]
+        outside = (scope if parent is None else scope.difference(parent)).describe()
         raise CAError(
             ErrorKind.OUT_OF_ISSUER_SCOPE,
             f"not encompassed by issuer {issuer.id}'s TNAuthList (RFC 9060): " + ", ".join(outside),
@@ -197,13 +195,3 @@ class RegistrationAuthority:
         if cert is None:
             raise CAError(ErrorKind.NOT_FOUND, f"no certificate {serial}", field="serial")
         return cert
-
-
-def _describe(entry: dict[str, object]) -> str:
-    if "one" in entry:
-        return str(entry["one"])
-    if "range" in entry:
-        rng = entry["range"]
-        assert isinstance(rng, dict)
-        return f"{rng['start']}:{rng['count']}"
-    return f"spc {entry.get('spc')}"

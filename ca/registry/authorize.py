@@ -171,7 +171,7 @@ def _evidence(pieces: list[Piece[Cover]]) -> tuple[EvidenceItem, ...]:
 def not_authorized(
     holder: Organization, uncovered: TNAuthList | None, at: dt.datetime, literal_count: int = 0
 ) -> CAError:
-    values = [_describe(entry) for entry in uncovered.to_json()] if uncovered else []
+    values = uncovered.describe() if uncovered else []
     if literal_count:
         values.append("numbers with '*' or '#' (the registry never authorizes them)")
     shown = ", ".join(values[:_SHOWN]) + (
@@ -184,13 +184,6 @@ def not_authorized(
         field="tns",
         subproblems=[SubProblem("not authorized by the TN registry", "tns", v) for v in values],
     )
-
-
-def _describe(entry: dict[str, Any]) -> str:
-    if "one" in entry:
-        return str(entry["one"])
-    rng = entry["range"]
-    return f"{rng['start']}:{rng['count']}"
 
 
 def authorized_scope(session: Session, holder: Organization, at: dt.datetime) -> TNAuthList | None:

@@ -57,14 +57,7 @@ class Conflict:
 
 
 def _numbers_text(triple: tuple[int, int, int]) -> str:
-    entries = TNAuthList.from_intervals([triple]).to_json()
-    parts = []
-    for entry in entries:
-        if "one" in entry:
-            parts.append(entry["one"])
-        else:
-            parts.append(f"{entry['range']['start']}:{entry['range']['count']}")
-    return "numbers " + ", ".join(parts)
+    return "numbers " + ", ".join(TNAuthList.from_intervals([triple]).describe())
 
 
 def _clash(a_enterprise: str, a_shared: bool, b_enterprise: str, b_shared: bool) -> bool:

@@ -246,10 +246,7 @@ def _part_of(
     wanted = TNAuthList.from_intervals(registry_intervals(part))
     outside = wanted.difference(held)
     if outside.has_numbers:
-        values = [
-            e["one"] if "one" in e else f"{e['range']['start']}:{e['range']['count']}"
-            for e in outside.to_json()
-        ]
+        values = outside.describe()
         raise CAError(
             ErrorKind.CONFLICT,
             f"{grant.id} does not hold: {', '.join(values[:10])}",

@@ -213,6 +213,18 @@ class TNAuthList:
                 out.append({"spc": entry})
         return out
 
+    def describe(self) -> list[str]:
+        """Each entry as people type it: ``N``, ``START:COUNT`` (the CLI's --range) or ``spc CODE``."""
+        out: list[str] = []
+        for entry in self.entries:
+            if isinstance(entry, TNRange):
+                out.append(f"{entry.start}:{entry.count}")
+            elif isinstance(entry, TelephoneNumber):
+                out.append(entry.value)
+            else:
+                out.append(f"spc {entry}")
+        return out
+
     # -- set algebra (union semantics; lengths never mix; literals match only themselves) -----
 
     def covers(self, tn: str | TelephoneNumber) -> bool:

@@ -95,13 +95,7 @@ def _outside(
 
 
 def _describe(scope: TNAuthList, limit: int = 5) -> str:
-    parts = []
-    for entry in scope.to_json()[:limit]:
-        if "spc" in entry:
-            parts.append(f"spc {entry['spc']}")
-        elif "one" in entry:
-            parts.append(str(entry["one"]))
-        else:
-            parts.append(f"{entry['range']['start']}:{entry['range']['count']}")
-    more = len(scope.entries) - limit
+    parts = scope.describe()
+    more = len(parts) - limit
+    parts = parts[:limit]
     return ", ".join(parts) + (f" and {more} more" if more > 0 else "")

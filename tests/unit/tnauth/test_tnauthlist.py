@@ -270,3 +270,11 @@ def test_operators_return_canonical_lists() -> None:
     assert (a & b).entries == (TNRange("105", 5),)
     assert (a - b).entries == ("1234", TNRange("100", 5))
     assert a.union(b) == a | b
+
+
+def test_describe_gives_each_entry_as_people_type_it():
+    scope = TNAuthList.from_user(spcs=["1234"], tns=["12025550100"], ranges=["12025550200:50"])
+    assert scope.describe() == ["spc 1234", "12025550100", "12025550200:50"]
+    assert TNAuthList.from_user(ranges=[scope.describe()[2]]) == TNAuthList.from_user(
+        ranges=["12025550200:50"]
+    )
