@@ -15,7 +15,7 @@ from ca.issuers import IssuerDirectory
 from ca.keys import KeyManagers
 from ca.registry.authorize import Authorization, authorize, authorized_scope
 from ca.registry.grants import GrantRequest, Grants, PostResult
-from ca.registry.lifecycle import Lifecycle, Transfer, grant_kind
+from ca.registry.lifecycle import Lifecycle, grant_kind
 from ca.registry.numbers import registry_intervals
 from ca.registry.status import SignedStatus, StatusService
 from ca.registry.trace import Tracer
@@ -75,6 +75,8 @@ class Registry:
         self._clock = clock
         self.grants = Grants(storage, clock, audit)
         self.lifecycle = Lifecycle(storage, clock, audit)
+        #: Port numbers between TN authorities (use case 9); see Lifecycle.transfer.
+        self.transfer = self.lifecycle.transfer
         self._status = StatusService(storage, issuers, keys, clock)
         self._tracer = Tracer(storage)
 
@@ -145,26 +147,6 @@ class Registry:
         grant = self.lifecycle.release(grant_id, reason, actor=actor, acting=acting, part=part)
         return self.view(grant.id, outcome="ended" if grant.ended_at else "narrowed")
 
-    def transfer(
-        self,
-        grant_id: str,
-        to_authority_id: str,
-        *,
-        actor: str,
-        acting: Organization | None = None,
-        part: TNAuthList | None = None,
-        to_enterprise_id: str | None = None,
-        evidence: str | None = None,
-    ) -> Transfer:
-        return self.lifecycle.transfer(
-            grant_id,
-            to_authority_id,
-            actor=actor,
-            acting=acting,
-            part=part,
-            to_enterprise_id=to_enterprise_id,
-            evidence=evidence,
-        )
 
     # -- reading --------------------------------------------------------------------------------
 

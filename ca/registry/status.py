@@ -46,6 +46,7 @@ class StatusService:
         self._issuers = issuers
         self._keys = keys
         self._clock = clock
+        self._x5c: dict[str, list[str]] = {}  # per signer: encoded once, sent with every status
 
     def status(self, tn: str, enterprise_id: str | None = None) -> SignedStatus:
         """The current holders of ``tn`` (or whether ``enterprise_id`` is one), signed."""
@@ -60,7 +61,9 @@ class StatusService:
                 )
             status = describe(session, number, now, enterprise_id)
         signer = self._signer()
-        header = {"typ": STATUS_TYPE, "x5c": _x5c(signer)}
+        if signer.id not in self._x5c:
+            self._x5c[signer.id] = _x5c(signer)
+        header = {"typ": STATUS_TYPE, "x5c": self._x5c[signer.id]}
         return SignedStatus(
             status, sign_es256(header, status, self._keys.signer(signer.record.key_uri))
         )
