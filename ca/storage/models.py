@@ -9,6 +9,7 @@ from sqlalchemy import (
     BigInteger,
     Boolean,
     DateTime,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -293,3 +294,24 @@ class LeaseRow(Base):
     name: Mapped[str] = mapped_column(String(40), primary_key=True)
     holder: Mapped[str] = mapped_column(String(200))
     expires_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+
+
+class SubscriptionRow(Base):
+    """A holder's standing order (after RFC 8739 STAR): one key, one scope, fresh certificates
+    for as long as the registry authorizes the scope."""
+
+    __tablename__ = "subscriptions"
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    organization_id: Mapped[str] = mapped_column(ForeignKey("organizations.id"), index=True)
+    public_key_der: Mapped[bytes] = mapped_column(LargeBinary)
+    # The TNAuthList asked for (DER); NULL asks for every number the holder may use at each renewal.
+    scope_der: Mapped[bytes | None] = mapped_column(LargeBinary)
+    lifetime_s: Mapped[int] = mapped_column(Integer)
+    renew_fraction: Mapped[float] = mapped_column(Float)
+    status: Mapped[str] = mapped_column(String(16))  # active | ended
+    current_serial: Mapped[str | None] = mapped_column(String(40))
+    renew_after: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, index=True)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    created_by: Mapped[str] = mapped_column(String(200))
+    ended_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    end_reason: Mapped[str | None] = mapped_column(String(40))

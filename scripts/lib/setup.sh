@@ -16,6 +16,8 @@ debian_packages() {
   command -v softhsm2-util >/dev/null || missing+=(softhsm2)
   command -v runuser >/dev/null || missing+=(util-linux)
   command -v xz >/dev/null || missing+=(xz-utils)
+  [ -x /usr/sbin/nginx ] || missing+=(nginx)  # serves the file publisher's directory in a test
+  command -v wrk >/dev/null || missing+=(wrk)  # load generator of scripts/bench api
   if [ ${#missing[@]} -eq 0 ]; then return; fi
   if [ "$(id -u)" -ne 0 ]; then
     say "missing Debian packages: ${missing[*]} (install them as root: apt-get install ${missing[*]})"
