@@ -8,6 +8,7 @@ passphrase comes from (an environment variable or a file).
 from __future__ import annotations
 
 import datetime as dt
+import json
 import os
 import tomllib
 from collections.abc import Mapping
@@ -59,6 +60,49 @@ class CRLConfig:
 
 
 @dataclass(frozen=True)
+class ServerConfig:
+    """`delegato serve`: where gunicorn listens, how many processes, how large a request may be."""
+
+    host: str = "127.0.0.1"
+    port: int = 8080
+    workers: int = 2
+    threads: int = 4
+    max_body: int = 64 * 1024  # bytes; a CSR or a few Identity headers fit with room to spare
+
+    def __post_init__(self) -> None:
+        if not self.host or any(c.isspace() for c in self.host):
+            raise _config_error("server.host", "must be a host name or address")
+        for name, low, high in (("port", 1, 65535), ("workers", 1, 64), ("threads", 1, 64)):
+            value = getattr(self, name)
+            if type(value) is not int or not low <= value <= high:
+                raise _config_error(f"server.{name}", f"must be a whole number {low}..{high}")
+        if type(self.max_body) is not int or not 1024 <= self.max_body <= 16 * 1024 * 1024:
+            raise _config_error("server.max_body", "must be 1024..16777216 bytes")
+
+
+@dataclass(frozen=True)
+class VerifierConfig:
+    """The verify endpoints: trust anchors, policies and whether callers need an API key."""
+
+    trust: str = ""  # PEM bundle, directory or signed trust list; default: the home's dev root
+    trust_list_key: str = ""
+    crl_policy: str = "require"  # require | best-effort | off
+    spc_parent_policy: str = "strict"  # strict | registry | lenient
+    require_key: bool = False  # True: only callers with an API key may verify
+    allow_hosts: tuple[str, ...] = ()  # development x5u hosts allowed over http / private addresses
+
+    def __post_init__(self) -> None:
+        if self.crl_policy not in ("require", "best-effort", "off"):
+            raise _config_error("verifier.crl_policy", "must be require, best-effort or off")
+        if self.spc_parent_policy not in ("strict", "registry", "lenient"):
+            raise _config_error(
+                "verifier.spc_parent_policy", "must be strict, registry or lenient"
+            )
+        if type(self.require_key) is not bool:
+            raise _config_error("verifier.require_key", "must be true or false")
+
+
+@dataclass(frozen=True)
 class Config:
     """Validated configuration of one Delegato home."""
 
@@ -67,6 +111,8 @@ class Config:
     database_url: str = ""
     issuance: IssuanceConfig = field(default_factory=IssuanceConfig)
     crl: CRLConfig = field(default_factory=CRLConfig)
+    server: ServerConfig = field(default_factory=ServerConfig)
+    verifier: VerifierConfig = field(default_factory=VerifierConfig)
 
     def __post_init__(self) -> None:
         parts = urlsplit(self.public_url)
@@ -97,6 +143,19 @@ class Config:
     def crl_url(self, issuer_id: str) -> str:
         return f"{self.public_url}/crl/{issuer_id}.crl"
 
+    @property
+    def trust_path(self) -> Path:
+        """The verifier's trust anchors: configured, else the dev root `delegato init` wrote."""
+        return self.home / self.verifier.trust if self.verifier.trust else self.pki_dir / "root.pem"
+
+    @property
+    def verifier_allow_hosts(self) -> tuple[str, ...]:
+        """Hosts the verifier may fetch from over http or at private addresses: the configured
+        ones, plus this service's own public host while it is a plain-http development URL."""
+        parts = urlsplit(self.public_url)
+        own = (parts.netloc,) if parts.scheme == "http" else ()
+        return tuple(dict.fromkeys((*self.verifier.allow_hosts, *own)))
+
     @classmethod
     def load(cls, home: str | Path | None = None, env: Mapping[str, str] | None = None) -> Config:
         """Read the home's delegato.toml (if any) and apply the environment on top."""
@@ -116,7 +175,9 @@ class Config:
         cls, home: Path, raw: Mapping[str, Any], env: Mapping[str, str] | None = None
     ) -> Config:
         env = env or {}
-        _only_keys("", raw, {"public_url", "database_url", "issuance", "crl"})
+        _only_keys(
+            "", raw, {"public_url", "database_url", "issuance", "crl", "server", "verifier"}
+        )
         issuance_raw = _table(raw, "issuance")
         _only_keys(
             "issuance.", issuance_raw, {"default_lifetime", "max_lifetime", "backdate", "country"}
@@ -133,6 +194,17 @@ class Config:
             **({"country": issuance_raw["country"]} if "country" in issuance_raw else {}),
         )
         crl = CRLConfig(**{k: parse_duration(str(v), f"crl.{k}") for k, v in crl_raw.items()})
+        server_raw = _table(raw, "server")
+        _only_keys("server.", server_raw, set(ServerConfig.__dataclass_fields__))
+        server = ServerConfig(**server_raw)
+        verifier_raw = dict(_table(raw, "verifier"))
+        _only_keys("verifier.", verifier_raw, set(VerifierConfig.__dataclass_fields__))
+        if "allow_hosts" in verifier_raw:
+            hosts = verifier_raw["allow_hosts"]
+            if not isinstance(hosts, list) or not all(isinstance(h, str) for h in hosts):
+                raise _config_error("verifier.allow_hosts", "must be a list of HOST[:PORT]")
+            verifier_raw["allow_hosts"] = tuple(hosts)
+        verifier = VerifierConfig(**verifier_raw)
         return cls(
             home=home,
             public_url=env.get("DELEGATO_PUBLIC_URL")
@@ -141,6 +213,8 @@ class Config:
             database_url=env.get("DELEGATO_DATABASE_URL") or raw.get("database_url") or "",
             issuance=issuance,
             crl=crl,
+            server=server,
+            verifier=verifier,
         )
 
     def to_toml(self) -> str:
@@ -159,6 +233,20 @@ class Config:
             "",
             "[crl]",
             f'validity = "{format_duration(self.crl.validity)}"',
+            "",
+            "[server]  # delegato serve (gunicorn)",
+            f'host = "{self.server.host}"',
+            f"port = {self.server.port}",
+            f"workers = {self.server.workers}",
+            f"threads = {self.server.threads}",
+            f"max_body = {self.server.max_body}",
+            "",
+            "[verifier]  # POST /v1/verify/*",
+            '# trust = "pki/root.pem"  # PEM bundle, directory or signed trust list (home-relative)',
+            f'crl_policy = "{self.verifier.crl_policy}"',
+            f'spc_parent_policy = "{self.verifier.spc_parent_policy}"',
+            f"require_key = {'true' if self.verifier.require_key else 'false'}",
+            f"allow_hosts = {json.dumps(list(self.verifier.allow_hosts))}",
             "",
         ]
         return "\n".join(lines)
