@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -116,6 +117,8 @@ class CertificateAuthority:
         self._audit = audit
         self._profile = load_profile("delegate_ee")
         self._serials = SerialPool(storage)
+        #: Called with each stored certificate (the file publisher); wired in ca/services.py.
+        self.on_issued: list[Callable[[IssuedCertificate], None]] = []
 
     def issue(self, order: IssuanceOrder) -> IssuedCertificate:
         now = self._clock.now()
@@ -209,13 +212,18 @@ class CertificateAuthority:
                 object_id=hex_serial,
                 details={"issuer": issuer.id, "tbs_sha256": token.tbs_sha256},
             )
-        return IssuedCertificate(
+        issued = IssuedCertificate(
             serial=hex_serial,
             certificate=certificate,
             chain=(certificate, issuer.certificate, *issuer.chain),
             x5u=self._config.certificate_url(hex_serial),
             issuer_id=issuer.id,
         )
+        # A publisher that fails raises: the certificate is stored, but its x5u is not served
+        # where verifiers look, and the caller must hear it (`delegato publish` repairs).
+        for publish in self.on_issued:
+            publish(issued)
+        return issued
 
     def _validity(
         self, issuer: IssuerInfo, order: IssuanceOrder, now: dt.datetime

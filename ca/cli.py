@@ -6,6 +6,7 @@ exit non-zero, and write nothing.
 
 from __future__ import annotations
 
+import dataclasses
 import sys
 from pathlib import Path
 
@@ -14,7 +15,6 @@ import click
 from ca.cli_context import CLIContext, DelegatoGroup, actor, json_option, pass_cli
 from ca.cli_registry import assign, delegate, jobs, key, release, status, trace, transfer
 from ca.cli_tools import lint_command, tnauth
-from ca.config import Config
 from ca.durations import parse_duration
 from ca.errors import CAError, ErrorKind
 from ca.services import build_services, initialize_home
@@ -71,13 +71,7 @@ def init(
     """Create the config, the embedded database and a development trust hierarchy."""
     config = obj.config
     if public_url:
-        config = Config(
-            home=config.home,
-            public_url=public_url,
-            database_url=config.database_url,
-            issuance=config.issuance,
-            crl=config.crl,
-        )
+        config = dataclasses.replace(config, public_url=public_url)
     spc = spc.strip().upper()
     scope = TNAuthList.from_user(spcs=[spc] if spc else [], ranges=sca_ranges or DEFAULT_SCA_RANGES)
     services = obj.adopt(build_services(config))
@@ -350,3 +344,15 @@ from ca.cli_verify import sign, verify  # noqa: E402
 
 cli.add_command(verify)
 cli.add_command(sign)
+
+from ca.cli_publish import publish  # noqa: E402
+
+cli.add_command(publish)
+
+from ca.cli_serve import serve  # noqa: E402
+
+cli.add_command(serve)
+
+from ca.cli_demo import demo  # noqa: E402
+
+cli.add_command(demo)

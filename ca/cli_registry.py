@@ -235,7 +235,7 @@ def transfer(
         "id": moved.new.id,
         "from": moved.old.id,
         "whole": moved.whole,
-        "numbers": moved.numbers.to_json(),
+        **moved.numbers.to_scope_json(),
         "authority": moved.new.grantor_id,
         "enterprise": moved.new.holder_id,
         "expires_at": moved.new.expires_at.isoformat(),

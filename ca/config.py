@@ -103,6 +103,29 @@ class VerifierConfig:
 
 
 @dataclass(frozen=True)
+class RepositoryConfig:
+    """The file publisher: where certificate chains, CRLs and CA certificates are written.
+
+    ``directory`` None means no file publisher (the HTTP routes serve the repository alone);
+    a relative directory resolves against the home.
+    """
+
+    directory: Path | None = None
+
+    def __post_init__(self) -> None:
+        if self.directory is not None and not isinstance(self.directory, Path):
+            raise _config_error("repository.directory", "must be a path")
+
+    @classmethod
+    def from_mapping(cls, home: Path, raw: Mapping[str, Any]) -> RepositoryConfig:
+        _only_keys("repository.", raw, {"directory"})
+        directory = raw.get("directory", "")
+        if not isinstance(directory, str):
+            raise _config_error("repository.directory", "must be a string (empty: no publisher)")
+        return cls(directory=home / directory if directory.strip() else None)
+
+
+@dataclass(frozen=True)
 class Config:
     """Validated configuration of one Delegato home."""
 
@@ -113,6 +136,7 @@ class Config:
     crl: CRLConfig = field(default_factory=CRLConfig)
     server: ServerConfig = field(default_factory=ServerConfig)
     verifier: VerifierConfig = field(default_factory=VerifierConfig)
+    repository: RepositoryConfig = field(default_factory=RepositoryConfig)
 
     def __post_init__(self) -> None:
         parts = urlsplit(self.public_url)
@@ -123,6 +147,9 @@ class Config:
         object.__setattr__(self, "public_url", self.public_url.rstrip("/"))
         if not self.database_url:
             object.__setattr__(self, "database_url", f"sqlite:///{self.home / 'delegato.db'}")
+        directory = self.repository.directory
+        if directory is not None and not directory.is_absolute():
+            object.__setattr__(self, "repository", RepositoryConfig(self.home / directory))
 
     @property
     def config_path(self) -> Path:
@@ -176,7 +203,9 @@ class Config:
     ) -> Config:
         env = env or {}
         _only_keys(
-            "", raw, {"public_url", "database_url", "issuance", "crl", "server", "verifier"}
+            "",
+            raw,
+            {"public_url", "database_url", "issuance", "crl", "server", "verifier", "repository"},
         )
         issuance_raw = _table(raw, "issuance")
         _only_keys(
@@ -215,6 +244,7 @@ class Config:
             crl=crl,
             server=server,
             verifier=verifier,
+            repository=RepositoryConfig.from_mapping(home, _table(raw, "repository")),
         )
 
     def to_toml(self) -> str:
@@ -248,8 +278,18 @@ class Config:
             f"require_key = {'true' if self.verifier.require_key else 'false'}",
             f"allow_hosts = {json.dumps(list(self.verifier.allow_hosts))}",
             "",
+            "[repository]  # file publisher for nginx, a CDN or object storage (deploy/nginx.conf)",
+            f"directory = {_toml_string(str(self.repository.directory))}"
+            if self.repository.directory
+            else '# directory = "repository"  # home-relative; unset: the HTTP routes serve alone',
+            "",
         ]
         return "\n".join(lines)
+
+
+def _toml_string(text: str) -> str:
+    """A TOML basic string (JSON's escaping is a subset TOML reads back)."""
+    return json.dumps(text, ensure_ascii=False)
 
 
 def _table(raw: Mapping[str, Any], name: str) -> Mapping[str, Any]:

@@ -9,6 +9,7 @@ CRL does (STANDARDS.md §8).
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
@@ -99,6 +100,8 @@ class CRLService:
         self._config = config
         self._clock = clock
         self._audit = audit
+        #: Called with each stored CRL, after commit (the file publisher); see ca/services.py.
+        self.on_generated: list[Callable[[CRLRecord], None]] = []
 
     def generate(self, issuer_id: str, actor: str = "system") -> CRLRecord:
         """Make the issuer's next CRL: number from a locked counter, lint first, then sign."""
@@ -131,6 +134,8 @@ class CRLService:
                     "next_update": next_update.isoformat(),
                 },
             )
+        for publish in self.on_generated:
+            publish(record)
         return record
 
     def _lint(

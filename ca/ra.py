@@ -7,15 +7,19 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import time
 from dataclasses import dataclass
 
+from cryptography.hazmat.primitives.asymmetric import ec
+
+from ca import metrics
 from ca.audit import AuditLog
 from ca.authority import CertificateAuthority, IssuanceOrder, IssuedCertificate
 from ca.clock import Clock
 from ca.config import Config
 from ca.crl import CRLService
 from ca.errors import CAError, ErrorKind, SubProblem, malformed
-from ca.issuance.request import parse_csr
+from ca.issuance.request import MAX_CSR_BYTES, parse_csr, parse_public_key
 from ca.issuers import IssuerDirectory
 from ca.policy import Policy
 from ca.registry import Registry
@@ -29,14 +33,19 @@ from ca.tnauth import TNAuthList
 
 @dataclass(frozen=True)
 class CertificateRequest:
-    """A holder's request: its CSR (proof of key), the numbers it wants and for how long."""
+    """A holder's request: its key, the numbers it wants and for how long.
+
+    The key comes as a CSR (which proves possession) or, for a key already registered with
+    Delegato (a subscription's), as a SubjectPublicKeyInfo; exactly one of the two.
+    """
 
     organization_id: str
-    csr: bytes
+    csr: bytes | None
     tn_auth_list: TNAuthList | None  # None: every number the holder may use now
     actor: str
     lifetime: dt.timedelta | None = None
     operator_reason: str | None = None
+    public_key: bytes | None = None  # PEM or DER SubjectPublicKeyInfo, instead of a CSR
 
 
 def normalize_serial(text: str) -> str:
@@ -45,6 +54,23 @@ def normalize_serial(text: str) -> str:
     if not cleaned or not re.fullmatch(r"[0-9a-f]{1,40}", cleaned):
         raise malformed("serial", f"{text!r} is not a hexadecimal certificate serial")
     return format(int(cleaned, 16), "x")
+
+
+def subject_key(csr: bytes | None, public_key: bytes | None) -> ec.EllipticCurvePublicKey:
+    """The P-256 key to certify, from a CSR (signature checked) or a SubjectPublicKeyInfo."""
+    if (csr is None) == (public_key is None):
+        raise malformed(
+            "csr" if csr is not None else "public_key",
+            "give exactly one of csr (a PKCS#10 request) and public_key (a SubjectPublicKeyInfo)",
+        )
+    if csr is not None:
+        return parse_csr(csr)
+    assert public_key is not None
+    if len(public_key) > MAX_CSR_BYTES:
+        raise CAError(
+            ErrorKind.BAD_PUBLIC_KEY, f"is larger than {MAX_CSR_BYTES} bytes", field="public_key"
+        )
+    return parse_public_key(public_key)
 
 
 class RegistrationAuthority:
@@ -81,8 +107,9 @@ class RegistrationAuthority:
 
     def request_certificate(self, request: CertificateRequest) -> IssuedCertificate:
         """Issue a delegate certificate for exactly the authorized scope (ARCHITECTURE.md flow 3)."""
+        started = time.perf_counter()
         holder = self.organization(request.organization_id)
-        public_key = parse_csr(request.csr)
+        public_key = subject_key(request.csr, request.public_key)
         scope = request.tn_auth_list or self._default_scope(holder, request.operator_reason)
         evidence = self._policy.willing_to_issue(
             holder, scope, operator_reason=request.operator_reason
@@ -106,6 +133,8 @@ class RegistrationAuthority:
                 evidence.basis,
                 evidence.details.get("reason") if evidence.basis == "operator" else None,
             )
+        metrics.ISSUED.labels(evidence.basis).inc()
+        metrics.ISSUANCE_SECONDS.observe(time.perf_counter() - started)
         return issued
 
     def _default_scope(self, holder: Organization, operator_reason: str | None) -> TNAuthList:
@@ -176,6 +205,7 @@ class RegistrationAuthority:
                 object_id=serial,
                 details={"reason": reason.value, "issuer": cert.issuer_id, "comment": comment},
             )
+        metrics.REVOKED.labels(reason.value, "operator" if operator else "holder").inc()
         self._crls.generate(revocation.issuer_id, actor=actor)
         return revocation
 

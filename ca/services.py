@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
+from ca import metrics
 from ca.apikeys import ApiKeys
 from ca.audit import AuditLog
 from ca.authority import CertificateAuthority
@@ -12,13 +14,17 @@ from ca.clock import Clock, SystemClock
 from ca.config import Config
 from ca.crl import CRLService
 from ca.errors import CAError, ErrorKind
+from ca.inventory import CertificateInventory
 from ca.issuers import IssuerDirectory
 from ca.keys import KeyManagers, default_key_managers
 from ca.organizations import Organizations
 from ca.policy import Policy
+from ca.publish import FilePublisher
 from ca.ra import RegistrationAuthority
 from ca.registry import Reconciler, Registry
+from ca.repository import Repository
 from ca.storage.engine import Storage
+from ca.subscriptions import Subscriptions
 from ca.tnauth import TNAuthList
 
 
@@ -38,6 +44,10 @@ class Services:
     registry: Registry
     reconciler: Reconciler
     api_keys: ApiKeys
+    inventory: CertificateInventory
+    repository: Repository
+    publisher: FilePublisher | None  # the file publisher, when [repository] directory is set
+    subscriptions: Subscriptions
 
     def check_ready(self) -> None:
         """Start-up checks: the home is initialized, the schema current, every issuer key matches."""
@@ -66,14 +76,31 @@ def build_services(
     issuers = IssuerDirectory(storage, keys, config)
     authority = CertificateAuthority(storage, issuers, config, clock, audit)
     crls = CRLService(storage, issuers, keys, config, clock, audit)
+    repository = Repository(storage, issuers, config, clock)
+    publisher = None
+    if config.repository.directory is not None:
+        # Every stored certificate and CRL is written out before the call that made it returns.
+        publisher = FilePublisher(config.repository.directory, repository)
+        authority.on_issued.append(publisher.certificate_issued)
+        crls.on_generated.append(publisher.crl_generated)
     registry = Registry(storage, clock, audit, issuers, keys)
     reconciler = Reconciler(storage, clock, audit, crls)
-    # Ending or moving a right away from a holder revokes, at once, what no longer rests on it.
-    registry.lifecycle.on_change = lambda holders: reconciler.reconcile(holders)
     policy = Policy(registry)
     ra = RegistrationAuthority(
         storage, issuers, authority, crls, policy, registry, config, clock, audit
     )
+    subscriptions = Subscriptions(storage, ra, registry, config, clock, audit)
+
+    def on_registry_change(holders: Sequence[str]) -> None:
+        # Ending or moving a right away from a holder revokes, at once, what no longer rests on
+        # it; the subscriptions whose certificate that revoked get one for what is left, at once.
+        report = reconciler.reconcile(holders)
+        hit = sorted({revoked["holder"] for revoked in report.revoked})
+        if hit:
+            subscriptions.renew_due(organization_ids=hit)
+
+    registry.lifecycle.on_change = on_registry_change
+    subscriptions.observers.append(metrics.renewals)
     return Services(
         config=config,
         clock=clock,
@@ -89,6 +116,10 @@ def build_services(
         registry=registry,
         reconciler=reconciler,
         api_keys=ApiKeys(storage, clock, audit),
+        inventory=CertificateInventory(storage, issuers, config, clock),
+        repository=repository,
+        publisher=publisher,
+        subscriptions=subscriptions,
     )
 
 
@@ -112,6 +143,8 @@ def initialize_home(
     for info in services.issuers.all():
         if info.record.role in ("root", "sca"):
             services.crls.generate(info.id, actor=actor)
+    if services.publisher is not None:
+        services.publisher.publish_all()
     # Written last: a home with a config file is a finished home.
     config.config_path.write_text(config.to_toml())
     return hierarchy

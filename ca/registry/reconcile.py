@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from ca import metrics
 from ca.audit import AuditLog
 from ca.clock import Clock
 from ca.crl import CRLService
@@ -151,6 +152,7 @@ class Reconciler:
                 continue
             lost = scope if coverage is None else scope.difference(coverage)
             reason = _reason_for(session, holder, lost)
+            metrics.REVOKED.labels(reason.value, "registry").inc()
             repo.add_revocation(
                 session,
                 Revocation(

@@ -49,7 +49,7 @@ class GrantView:
             "id": g.id,
             "kind": g.kind,
             **parties,
-            "numbers": self.numbers.to_json() if self.spans else [],
+            **(self.numbers.to_scope_json() if self.spans else {"tns": [], "ranges": []}),
             "valid_from": g.valid_from.isoformat(),
             "expires_at": g.expires_at.isoformat(),
             "evidence": g.evidence,
@@ -146,8 +146,6 @@ class Registry:
     ) -> GrantView:
         grant = self.lifecycle.release(grant_id, reason, actor=actor, acting=acting, part=part)
         return self.view(grant.id, outcome="ended" if grant.ended_at else "narrowed")
-
-
     # -- reading --------------------------------------------------------------------------------
 
     def view(self, grant_id: str, *, outcome: str = "found") -> GrantView:

@@ -140,5 +140,15 @@ class Storage:
                 field="database_url",
             ) from None
 
+    def ping(self) -> None:
+        """Readiness: one round trip to the database (raises CONFIGURATION when it fails)."""
+        try:
+            with self.engine.connect() as connection:
+                connection.exec_driver_sql("SELECT 1")
+        except OperationalError as exc:
+            raise CAError(
+                ErrorKind.CONFIGURATION, f"the database does not answer: {type(exc.orig).__name__}"
+            ) from None
+
     def dispose(self) -> None:
         self.engine.dispose()

@@ -141,3 +141,25 @@ class Span:
     active_until: dt.datetime
     shared: bool = False
     id: int | None = None
+
+
+# --- subscriptions -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Subscription:
+    """A holder's standing order for fresh delegate certificates (after RFC 8739 STAR)."""
+
+    id: str
+    organization_id: str
+    public_key_der: bytes  # P-256 SubjectPublicKeyInfo
+    scope_der: bytes | None  # the TNAuthList asked for; None: all the holder may use then
+    lifetime_s: int
+    renew_fraction: float
+    status: str  # active | ended
+    current_serial: str | None
+    renew_after: dt.datetime | None
+    created_at: dt.datetime
+    created_by: str
+    ended_at: dt.datetime | None = None
+    end_reason: str | None = None

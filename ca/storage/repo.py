@@ -9,7 +9,7 @@ import re
 from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import select, tuple_, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
@@ -273,6 +273,28 @@ def get_certificate(session: Session, serial: str) -> CertificateRecord | None:
         return None
     revocation = session.get(RevocationRow, serial)
     return _certificate(row, revocation)
+
+
+def list_certificates(
+    session: Session, organization_id: str | None, limit: int, before: str | None = None
+) -> list[CertificateRecord]:
+    """Certificates newest first (of one organization, or all); ``before`` is the last serial of
+    the previous page, so pages stay stable while new certificates are issued."""
+    query = select(CertificateRow, RevocationRow).outerjoin(
+        RevocationRow, RevocationRow.serial == CertificateRow.serial
+    )
+    if organization_id is not None:
+        query = query.where(CertificateRow.organization_id == organization_id)
+    if before is not None:
+        anchor = session.get(CertificateRow, before)
+        if anchor is None:
+            return []
+        query = query.where(
+            tuple_(CertificateRow.issued_at, CertificateRow.serial)
+            < tuple_(anchor.issued_at, anchor.serial)
+        )
+    query = query.order_by(CertificateRow.issued_at.desc(), CertificateRow.serial.desc())
+    return [_certificate(row, rev) for row, rev in session.execute(query.limit(limit))]
 
 
 def _certificate(row: CertificateRow, revocation: RevocationRow | None) -> CertificateRecord:

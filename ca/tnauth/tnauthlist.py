@@ -213,6 +213,19 @@ class TNAuthList:
                 out.append({"spc": entry})
         return out
 
+    def to_scope_json(self) -> dict[str, Any]:
+        """The HTTP API's vocabulary: ``{"tns": [...], "ranges": [{"start", "count"}]}``, plus
+        ``"spcs"`` when the list has SPC entries."""
+        scope: dict[str, Any] = {"tns": [], "ranges": []}
+        for entry in self.entries:
+            if isinstance(entry, TNRange):
+                scope["ranges"].append({"start": entry.start, "count": entry.count})
+            elif isinstance(entry, TelephoneNumber):
+                scope["tns"].append(entry.value)
+            else:
+                scope.setdefault("spcs", []).append(entry)
+        return scope
+
     def describe(self) -> list[str]:
         """Each entry as people type it: ``N``, ``START:COUNT`` (the CLI's --range) or ``spc CODE``."""
         out: list[str] = []

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from ca.config import Config
+from ca.config import Config, RepositoryConfig
 from ca.durations import parse_duration, parse_when
 from ca.errors import CAError
 
@@ -51,6 +51,9 @@ def test_round_trip_of_the_written_file(tmp_path):
         ('[crl]\nvalidity = "2d"\n', "crl.validity"),
         ('public_url = "ftp://x"\n', "public_url"),
         ('public_url = "https://x/?q=1"\n', "public_url"),
+        ('[repository]\ndir = "pub"\n', "repository.dir"),
+        ("[repository]\ndirectory = 1\n", "repository.directory"),
+        ('repository = "pub"\n', "repository"),
         ("not toml [", None),
     ],
 )
@@ -82,3 +85,23 @@ def test_the_example_production_configuration_loads(tmp_path):
     assert config.public_url == "https://sti-cr.example.net"
     assert config.database_url.startswith("postgresql+psycopg://")
     assert config.crl.validity == dt.timedelta(hours=12)
+    assert config.repository.directory == Path("/var/lib/delegato/repository")
+
+
+def test_repository_directory_is_optional_and_resolves_against_the_home(tmp_path):
+    assert Config.load(tmp_path, env={}).repository.directory is None
+    home = tmp_path.resolve()
+    for written, expected in (
+        ('""', None),
+        ('"pub"', home / "pub"),
+        ('"../shared/pub"', home / "../shared/pub"),
+        (f'"{home / "abs"}"', home / "abs"),
+    ):
+        (tmp_path / "delegato.toml").write_text(f"[repository]\ndirectory = {written}\n")
+        config = Config.load(tmp_path, env={})
+        assert config.repository.directory == expected
+        # What `delegato init` would write reads back the same.
+        (tmp_path / "delegato.toml").write_text(config.to_toml())
+        assert Config.load(tmp_path, env={}) == config
+    direct = Config(home=home, repository=RepositoryConfig(Path("pub")))
+    assert direct.repository.directory == home / "pub"

@@ -128,10 +128,8 @@ def test_assign_prints_the_assignment_and_refuses_a_second_holder(home, ids):
     first = assign(home, ids, "12025550100:100", "12025550300")
     assert first["id"].startswith("asg-") and first["outcome"] == "created"
     assert (first["authority"], first["enterprise"]) == (ids["tnsp_a"], ids["acme"])
-    assert first["numbers"] == [
-        {"range": {"start": "12025550100", "count": 100}},
-        {"one": "12025550300"},
-    ]
+    assert first["ranges"] == [{"start": "12025550100", "count": 100}]
+    assert first["tns"] == ["12025550300"]
     assert (
         before + dt.timedelta(days=30) <= when(first["expires_at"]) <= now() + dt.timedelta(days=30)
     )
@@ -251,7 +249,7 @@ def test_transfer_part_then_the_rest(home, ids):
         "12025550150:10",
     )
     assert part["whole"] is False and part["from"] == assignment["id"]
-    assert part["numbers"] == [{"range": {"start": "12025550150", "count": 10}}]
+    assert part["ranges"] == [{"start": "12025550150", "count": 10}] and part["tns"] == []
     assert (part["authority"], part["enterprise"]) == (ids["tnsp_b"], ids["acme"])
     assert part["expires_at"] == assignment["expires_at"]  # nothing lapses
     assert status(home, "12025550155")["holders"][0]["authority"]["spid"] == "222B"
@@ -259,9 +257,9 @@ def test_transfer_part_then_the_rest(home, ids):
 
     rest = run_json(home, "transfer", assignment["id"], "--to-authority", ids["tnsp_b"])
     assert rest["whole"] is True and rest["from"] == assignment["id"]
-    assert rest["numbers"] == [
-        {"range": {"start": "12025550100", "count": 50}},
-        {"range": {"start": "12025550160", "count": 40}},
+    assert rest["ranges"] == [
+        {"start": "12025550100", "count": 50},
+        {"start": "12025550160", "count": 40},
     ]
     for tn in ("12025550100", "12025550155", "12025550199"):
         (holder,) = status(home, tn)["holders"]
@@ -276,10 +274,10 @@ def test_release_with_a_reason(home, ids):
         home, "release", assignment["id"], "--reason", "ported_away", "--tn", "12025550100"
     )
     assert narrowed["outcome"] == "narrowed"
-    assert narrowed["numbers"] == [{"range": {"start": "12025550101", "count": 99}}]
+    assert narrowed["ranges"] == [{"start": "12025550101", "count": 99}]
     ended = run_json(home, "release", assignment["id"], "--reason", "released")
     assert (ended["outcome"], ended["end_reason"]) == ("ended", "released")
-    assert ended["numbers"] == []
+    assert ended["ranges"] == [] and ended["tns"] == []
     assert status(home, "12025550150")["assigned"] is False
     err = fails(
         home, "release", assign(home, ids, "12025550500")["id"], "--reason", "bored", code=2
@@ -295,7 +293,9 @@ def test_jobs_once(home, ids):
     ran = run_json(home, "jobs", "--once")
     assert ran == {
         "reconcile": {"expired": [], "narrowed": [], "revoked": [], "crls": []},
+        "renew_subscriptions": {"renewed": [], "ended": [], "deferred": [], "failed": []},
         "refresh_crls": {"refreshed": []},
+        "purge": {"crls": 0, "leases": 0, "intents": 0, "subscriptions": 0},
     }
     _, text, _ = run(home, "jobs", "--once")
     assert text.splitlines()[0].startswith("reconcile: ")

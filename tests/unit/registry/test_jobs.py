@@ -7,12 +7,25 @@ import datetime as dt
 import logging
 
 import pytest
+from sqlalchemy import text
 
 from ca import jobs
-from ca.jobs import LEASE_TTL, Leader, refresh_crls, run_all_once, run_if_leader
+from ca.errors import CAError
+from ca.jobs import (
+    LEASE_TTL,
+    SUBSCRIPTION_RETENTION,
+    Leader,
+    purge,
+    refresh_crls,
+    run_all_once,
+    run_if_leader,
+)
 from ca.services import build_services
+from ca.storage import repo
+from ca.storage.records import Intent
 from tests.conftest import make_config
-from tests.unit.registry.parties import DAY, cast, scope
+from tests.unit.registry.parties import DAY, cast, issue, scope
+from tests.unit.subscriptions.helpers import carried, public_key_pem
 
 SECOND = dt.timedelta(seconds=1)
 
@@ -26,7 +39,7 @@ def _numbers(services) -> dict[str, int]:
     return {i: services.crls.latest(i).number for i in _published(services)}
 
 
-def test_run_all_once_reconciles_then_refreshes_crls(services):
+def test_run_all_once_reconciles_renews_refreshes_crls_and_purges(services):
     c = cast(services)
     now = services.clock.now()
     short = services.registry.assign(
@@ -38,11 +51,20 @@ def test_run_all_once_reconciles_then_refreshes_crls(services):
     campaign = services.registry.delegate(
         c.acme.id, c.callco.id, scope("12025550100:5"), now + 10 * DAY, actor="acme"
     )
+    mine = services.subscriptions.create(c.acme.id, public_key=public_key_pem(), actor="acme")
+    theirs = services.subscriptions.create(c.callco.id, public_key=public_key_pem(), actor="bpo")
 
     first = run_all_once(services)
-    assert set(first) == {"reconcile", "refresh_crls"}
+    assert list(first) == ["reconcile", "renew_subscriptions", "refresh_crls", "purge"]
     assert first["reconcile"] == {"expired": [], "narrowed": [], "revoked": [], "crls": []}
+    assert first["renew_subscriptions"] == {
+        "renewed": [],
+        "ended": [],
+        "deferred": [],
+        "failed": [],
+    }
     assert first["refresh_crls"] == {"refreshed": []}  # the CRLs of `init` are fresh
+    assert first["purge"] == {"crls": 0, "leases": 0, "intents": 0, "subscriptions": 0}
 
     services.clock.advance(2 * DAY)
     second = run_all_once(services)
@@ -53,6 +75,12 @@ def test_run_all_once_reconciles_then_refreshes_crls(services):
     status = services.registry.status("12025550100").status
     assert status["assigned"] is False
     assert services.registry.status("12025550200").status["assigned"] is True
+    # Acme's certificate ran out: the next carries what is left; CallCo has nothing left.
+    assert [r["subscription"] for r in second["renew_subscriptions"]["renewed"]] == [mine.id]
+    assert carried(services, services.subscriptions.get(mine.id)) == scope("12025550200")
+    assert second["renew_subscriptions"]["ended"] == [
+        {"subscription": theirs.id, "reason": "unauthorized"}
+    ]
 
     third = run_all_once(services)  # idempotent
     assert third == first
@@ -148,3 +176,84 @@ def test_a_failing_job_is_logged_and_the_schedule_goes_on(services, monkeypatch,
     assert [r.getMessage() for r in failed] == ["job boom failed"]
     assert failed[0].exc_info is not None and "disk on fire" in str(failed[0].exc_info[1])
     assert any(r.getMessage() == "job refresh_crls ran" for r in caplog.records)
+
+
+def _rows(services, table: str) -> int:
+    with services.storage.read() as session:
+        return int(session.execute(text(f"SELECT count(*) FROM {table}")).scalar_one())
+
+
+def test_purge_removes_only_what_is_long_dead(services, clock):
+    c = cast(services)
+    services.registry.assign(
+        c.tnsp_a.id, c.acme.id, scope("12025550100:10"), clock.now() + 300 * DAY, actor="a"
+    )
+    issued = issue(services, c.acme, "12025550100:2")
+    cancelled = services.subscriptions.create(c.acme.id, public_key=public_key_pem(), actor="a")
+    services.subscriptions.cancel(cancelled.id, actor="acme")
+    kept = services.subscriptions.create(c.acme.id, public_key=public_key_pem(), actor="a")
+    # A crash between storing the intent and the certificate leaves an intent alone.
+    sca = services.issuers.active_sca().id
+    with services.storage.driver_transaction() as unit:
+        repo.reserve_serials(unit, ["0abc"], sca, clock.now())
+        repo.add_intent(
+            unit, Intent("0abc", sca, c.acme.id, "delegate_ee", b"x", "0" * 64, clock.now())
+        )
+    assert Leader(services, "gone:1").acquire()
+    crls_before = _rows(services, "crls")  # one per issuer, and one more after the revocation
+    certificates = _rows(services, "certificates")
+
+    # Within their retention the CRL, the intent and the subscription stay; the lease is gone.
+    clock.advance(services.config.issuance.max_lifetime)
+    assert purge(services) == {"crls": 0, "leases": 1, "intents": 0, "subscriptions": 0}
+
+    clock.advance(SUBSCRIPTION_RETENTION)
+    result = purge(services)
+    assert result == {
+        "crls": crls_before - len(_published(services)),
+        "leases": 0,
+        "intents": 1,
+        "subscriptions": 1,
+    }
+    assert purge(services) == {"crls": 0, "leases": 0, "intents": 0, "subscriptions": 0}
+    # The newest CRL of each issuer, every certificate and the audit chain stay.
+    assert _rows(services, "crls") == len(_published(services))
+    for issuer in _published(services):
+        assert services.crls.latest(issuer) is not None
+    assert _rows(services, "certificates") == certificates
+    assert services.ra.certificate(format(issued.serial_number, "x")) is not None
+    assert services.subscriptions.get(kept.id).subscription.status == "active"
+    with pytest.raises(CAError):
+        services.subscriptions.get(cancelled.id)
+    with services.storage.read() as session:
+        assert services.audit.verify(session).ok
+        purged = [e for e in repo.iter_audit_events(session) if e.action == "data.purged"]
+    assert [e.details for e in purged] == [
+        {"crls": 0, "leases": 1, "intents": 0, "subscriptions": 0},
+        result,
+    ]
+
+
+def test_scheduled_runs_are_reported_to_observers(services, second_process, monkeypatch):
+    runs: list[jobs.JobRun] = []
+    monkeypatch.setattr(jobs, "OBSERVERS", [runs.append, _broken_observer])
+
+    def boom(_services):
+        raise RuntimeError("disk on fire")
+
+    monkeypatch.setitem(jobs.JOBS, "boom", (boom, dt.timedelta(minutes=1)))
+    leader, follower = Leader(services, "a"), Leader(second_process, "b")
+    assert run_if_leader(services, leader, "refresh_crls") == {"refreshed": []}
+    assert run_if_leader(services, leader, "boom") is None
+    assert run_if_leader(second_process, follower, "refresh_crls") is None
+    assert [(r.name, r.outcome) for r in runs] == [
+        ("refresh_crls", "ok"),
+        ("boom", "failed"),
+        ("refresh_crls", "skipped"),
+    ]
+    assert runs[0].result == {"refreshed": []} and runs[0].seconds >= 0
+    assert runs[1].error == "RuntimeError" and runs[1].result is None
+
+
+def _broken_observer(_run):
+    raise ValueError("a broken observer never stops a job")
