@@ -18,6 +18,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from cryptography import x509
+
 from ca import metrics
 from ca.logs import configure_logging
 from ca.registry.reconcile import SYSTEM_ACTOR
@@ -57,20 +59,32 @@ def reconcile(services: Services) -> dict[str, Any]:
 
 
 def refresh_crls(services: Services) -> dict[str, Any]:
-    """Regenerate each issuer's CRL when half its validity has passed (or it has none)."""
+    """Regenerate each issuer's CRL when half its validity has passed, when it has none, or when
+    it names another URL than the configured one (the public URL moved: verifiers compare the
+    issuing distribution point with the URL they fetched, RFC 5280 §6.3.3)."""
     now = services.clock.now()
     refreshed = []
     for info in services.issuers.all():
         if info.record.role not in ("root", "sca"):
             continue
         latest = services.crls.latest(info.id)
-        if latest is not None:
+        if latest is not None and _distribution_point(latest.der) == info.crl_url:
             life = latest.next_update - latest.this_update
             if now < latest.this_update + life * CRL_REFRESH_AT:
                 continue
         services.crls.generate(info.id, actor=SYSTEM_ACTOR)
         refreshed.append(info.id)
     return {"refreshed": refreshed}
+
+
+def _distribution_point(der: bytes) -> str | None:
+    crl = x509.load_der_x509_crl(der)
+    try:
+        idp = crl.extensions.get_extension_for_class(x509.IssuingDistributionPoint).value
+    except x509.ExtensionNotFound:
+        return None
+    names = idp.full_name or []
+    return str(names[0].value) if names else None
 
 
 def renew_subscriptions(services: Services) -> dict[str, Any]:

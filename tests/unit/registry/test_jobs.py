@@ -7,6 +7,7 @@ import datetime as dt
 import logging
 
 import pytest
+from cryptography import x509
 from sqlalchemy import text
 
 from ca import jobs
@@ -257,3 +258,21 @@ def test_scheduled_runs_are_reported_to_observers(services, second_process, monk
 
 def _broken_observer(_run):
     raise ValueError("a broken observer never stops a job")
+
+
+def test_a_moved_public_url_gets_fresh_crls_at_once(services, database_url, clock, tmp_path):
+    """The CRLs named the old URL in their issuing distribution point; verifiers would refuse
+    them, so the next refresh regenerates them without waiting for half their validity."""
+    moved = build_services(
+        make_config(tmp_path / "home", database_url, public_url="https://sti-cr.example.net"),
+        clock=clock,
+    )
+    try:
+        assert sorted(refresh_crls(moved)["refreshed"]) == sorted(_published(services))
+        for issuer in _published(moved):
+            crl = x509.load_der_x509_crl(moved.crls.latest(issuer).der)
+            idp = crl.extensions.get_extension_for_class(x509.IssuingDistributionPoint).value
+            assert idp.full_name[0].value == f"https://sti-cr.example.net/crl/{issuer}.crl"
+        assert refresh_crls(moved) == {"refreshed": []}
+    finally:
+        moved.close()
