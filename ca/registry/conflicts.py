@@ -9,20 +9,18 @@ from dataclasses import dataclass
 from typing import NamedTuple
 
 from ca.errors import CAError, ErrorKind, SubProblem
-from ca.registry.numbers import windows
+from ca.registry.numbers import merged
 from ca.storage import Session
 from ca.storage import registry as store
 from ca.storage.records import Span
 from ca.tnauth import TNAuthList
 
-#: Above this many candidate spans the database check goes through one temporary-table join.
-_BULK = 200
 _SHOWN = 5
 
 
 class Candidate(NamedTuple):
-    """A span that a post would create: whose, which numbers, for which period (a tuple: a
-    bulk import makes one per span)."""
+    """A span that a post would create (within one block, as every span): whose, which
+    numbers, for which period (a tuple: a bulk import makes one per span)."""
 
     request: int  # the index of the request it comes from
     enterprise_id: str
@@ -66,10 +64,16 @@ def _clash(a_enterprise: str, a_shared: bool, b_enterprise: str, b_shared: bool)
 
 def find_conflicts(session: Session, candidates: Sequence[Candidate]) -> list[Conflict]:
     """Every clash of the candidates with each other and with stored assignment spans."""
-    return _within(candidates) + _against_storage(session, candidates)
+    if not candidates:
+        return []
+    windows, overlapping = merged((c.length, c.lo, c.hi) for c in candidates)
+    start = min(c.start for c in candidates)
+    stored = store.spans_near(session, "assignment", windows, start)
+    return (find_within(candidates) if overlapping else []) + conflicts_with(candidates, stored)
 
 
-def _within(candidates: Sequence[Candidate]) -> list[Conflict]:
+def find_within(candidates: Sequence[Candidate]) -> list[Conflict]:
+    """Clashes of the candidates with each other (rows of one batch)."""
     found: list[Conflict] = []
     open_: list[Candidate] = []
     for c in sorted(candidates, key=lambda c: (c.length, c.lo)):
@@ -89,40 +93,36 @@ def _within(candidates: Sequence[Candidate]) -> list[Conflict]:
     return found
 
 
-def _against_storage(session: Session, candidates: Sequence[Candidate]) -> list[Conflict]:
-    pairs: list[tuple[Candidate, Span]] = []
-    if len(candidates) > _BULK:
-        rows = store.bulk_conflicts(
-            session, [(i, c.length, c.lo, c.hi, c.start, c.end) for i, c in enumerate(candidates)]
-        )
-        pairs = [(candidates[i], span) for i, span in rows]
-    elif candidates:
-        start = min(c.start for c in candidates)
-        end = max(c.end for c in candidates)
-        spans = store.spans_during(
-            session, "assignment", windows((c.length, c.lo, c.hi) for c in candidates), start, end
-        )
-        for c in candidates:
-            for span in spans:
-                if (
-                    span.length == c.length
-                    and span.lo <= c.hi
-                    and span.hi >= c.lo
-                    and span.active_from < c.end
-                    and span.active_until > c.start
-                ):
-                    pairs.append((c, span))
+def conflicts_with(candidates: Sequence[Candidate], stored: Sequence[Span]) -> list[Conflict]:
+    """Clashes of the candidates with stored spans: one in force during the candidate's period,
+    of another grant, sharing numbers that the rule does not let two holders share. Candidates
+    and stored spans alike lie within one block, so only those of the same block can share."""
+    by_block: dict[tuple[int, int], list[Span]] = {}
+    for span in stored:
+        by_block.setdefault((span.length, span.lo // store.SPAN_BLOCK), []).append(span)
+    if not by_block:
+        return []
     found = []
-    for c, span in pairs:
-        if span.grant_id == c.replaces:
-            continue
-        if _clash(span.enterprise_id, span.shared, c.enterprise_id, c.shared):
-            overlap = (c.length, max(span.lo, c.lo), min(span.hi, c.hi))
-            found.append(
-                Conflict(
-                    c.request, overlap, span.enterprise_id, span.grant_id, until=span.active_until
+    for c in candidates:
+        for span in by_block.get((c.length, c.lo // store.SPAN_BLOCK), ()):
+            if (
+                span.lo <= c.hi
+                and span.hi >= c.lo
+                and span.grant_id != c.replaces
+                and span.active_from < c.end
+                and span.active_until > c.start
+                and _clash(span.enterprise_id, span.shared, c.enterprise_id, c.shared)
+            ):
+                overlap = (c.length, max(span.lo, c.lo), min(span.hi, c.hi))
+                found.append(
+                    Conflict(
+                        c.request,
+                        overlap,
+                        span.enterprise_id,
+                        span.grant_id,
+                        until=span.active_until,
+                    )
                 )
-            )
     return found
 
 

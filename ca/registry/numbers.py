@@ -42,6 +42,9 @@ def spans_of(intervals: Iterable[Triple]) -> list[tuple[int, int, int, bool]]:
     """Split intervals at every SPAN_BLOCK boundary (and so at NPA boundaries): (n, lo, hi, shared)."""
     out: list[tuple[int, int, int, bool]] = []
     for length, lo, hi in intervals:
+        if lo // SPAN_BLOCK == hi // SPAN_BLOCK:  # the common case: within one block
+            out.append((length, lo, hi, is_toll_free(length, lo, hi)))
+            continue
         start = lo
         while start <= hi:
             end = min(hi, (start // SPAN_BLOCK + 1) * SPAN_BLOCK - 1)
@@ -67,8 +70,12 @@ def registry_intervals(scope: TNAuthList, field: str = "tns") -> tuple[Triple, .
 
 def scope_key(grantor: str, holder: str, intervals: Sequence[Triple]) -> str:
     """Names a grant's parties and numbers: re-posting the same grant finds the same key."""
-    text = ";".join(f"{n}:{lo}-{hi}" for n, lo, hi in intervals)
-    return hashlib.sha256(f"{grantor}|{holder}|{text}".encode()).hexdigest()[:32]
+    return scope_key_of(grantor, holder, ";".join(f"{n}:{lo}-{hi}" for n, lo, hi in intervals))
+
+
+def scope_key_of(grantor: str, holder: str, numbers: str) -> str:
+    """scope_key() from the numbers already written out (``n:lo-hi`` joined by ``;``)."""
+    return hashlib.sha256(f"{grantor}|{holder}|{numbers}".encode()).hexdigest()[:32]
 
 
 def windows(intervals: Iterable[Triple]) -> list[Triple]:
@@ -80,6 +87,26 @@ def windows(intervals: Iterable[Triple]) -> list[Triple]:
         else:
             out.append([length, lo, hi])
     return [(n, lo, hi) for n, lo, hi in out]
+
+
+def merged(intervals: Iterable[Triple]) -> tuple[list[Triple], bool]:
+    """The intervals sorted and merged where they touch, and whether any two of them overlap.
+
+    A file sorted by number is one pass (sorting sorted input is linear), and a run of adjacent
+    rows becomes one window: one index range scan for the whole run.
+    """
+    out: list[list[int]] = []
+    overlap = False
+    for length, lo, hi in sorted(intervals):
+        if out:
+            last = out[-1]
+            # A merged window is covered without a hole, so a start inside it is an overlap.
+            if last[0] == length and lo <= last[2] + 1:
+                overlap = overlap or lo <= last[2]
+                last[2] = max(last[2], hi)
+                continue
+        out.append([length, lo, hi])
+    return [(n, lo, hi) for n, lo, hi in out], overlap
 
 
 def to_keys(length: int, lo: int, hi: int) -> tuple[int, int]:

@@ -211,3 +211,105 @@ def test_a_bulk_post_round_trips_every_field(services):
         assert view.numbers == scope(f"{12025550000 + 10 * i}:10")
         assert view.grant.holder_id == requests[i].holder_id
     assert services.registry.post_many("assignment", requests, actor="x").count("unchanged") == 120
+
+
+def test_after_part_of_a_grant_ends_a_repost_restates_only_what_it_still_holds(services):
+    c = cast(services)
+    now = services.clock.now()
+    args = (c.tnsp_a.id, c.acme.id)
+    posted = services.registry.assign(*args, scope("12025550100:100"), now + 10 * DAY, actor="a")
+    services.registry.release(posted.grant.id, "released", actor="a", part=scope("12025550100:20"))
+    again = services.registry.assign(*args, scope("12025550120:80"), now + 10 * DAY, actor="a")
+    assert (again.grant.id, again.outcome) == (posted.grant.id, "unchanged")
+    # The old numbers are a new claim: the part still held is held by this very enterprise.
+    with pytest.raises(CAError) as info:
+        services.registry.assign(*args, scope("12025550100:100"), now + 10 * DAY, actor="a")
+    assert info.value.kind is ErrorKind.CONFLICT
+    assert posted.grant.id in info.value.detail and "12025550120:80" in info.value.detail
+    # Numbers moved to another authority are restated under the new assignment.
+    moved = services.registry.transfer(
+        posted.grant.id, c.tnsp_b.id, actor="a", part=scope("12025550150:10")
+    )
+    new = services.registry.assign(
+        c.tnsp_b.id,
+        c.acme.id,
+        scope("12025550150:10"),
+        now + 10 * DAY,
+        actor="b",
+        evidence=moved.new.evidence,
+    )
+    assert (new.grant.id, new.outcome) == (moved.new.id, "unchanged")
+
+
+def test_a_bulk_post_sorted_or_not_gives_the_same_grants(services):
+    from ca.registry import GrantRequest
+
+    c = cast(services)
+    now = services.clock.now()
+    numbers = [12025550000 + 7 * i for i in range(80)]  # single numbers, a few apart
+    requests = [
+        GrantRequest(c.tnsp_a.id, c.acme.id, ((11, n, n),), now + DAY, None, "", f"line {i}: ")
+        for i, n in enumerate(reversed(numbers))
+    ]
+    result = services.registry.post_many("assignment", requests, actor="bulk")
+    assert result.count("created") == 80
+    held = services.registry.authorized_scope(c.acme.id)
+    assert held == scope(*(str(n) for n in numbers))
+    assert services.registry.post_many("assignment", requests, actor="x").count("unchanged") == 80
+
+
+def _clashes(rows: list[tuple[str, int, int]]) -> bool:
+    """The one-holder rule said plainly: two rows clash if they share a number and either are
+    of the same enterprise or are not both toll-free (+1 800 here)."""
+    for i, (e1, lo1, hi1) in enumerate(rows):
+        for e2, lo2, hi2 in rows[i + 1 :]:
+            if lo1 <= hi2 and lo2 <= hi1 and (e1 == e2 or lo1 < 18000000000 or lo2 < 18000000000):
+                return True
+    return False
+
+
+def test_bulk_posts_follow_the_one_holder_rule_said_plainly(services):
+    import random
+
+    from ca.registry import GrantRequest
+
+    c = cast(services)
+    until = services.clock.now() + 30 * DAY
+    outcomes = set()
+    for seed in range(24):
+        rng = random.Random(seed)
+        # Each file in numbers of its own, geographic and toll-free (+1 800), some files so
+        # dense that rows collide and some so sparse that they seldom do.
+        bases = (12025000000 + 300_000 * seed, 18000000000 + 300_000 * seed)
+        spread = rng.choice((3_000, 250_000))
+        rows = []
+        for _ in range(60):
+            lo = rng.choice(bases) + rng.randrange(0, spread, rng.choice((1, 10)))
+            size = rng.choice((1, 1, 10, 100, 1500))
+            rows.append((rng.choice((c.acme.id, c.globex.id)), lo, lo + size - 1))
+        if seed % 3:  # most files sorted, as exports are
+            rows.sort(key=lambda r: r[1])
+        requests = [
+            GrantRequest(c.tnsp_a.id, e, ((11, lo, hi),), until, label=f"line {i + 2}: ")
+            for i, (e, lo, hi) in enumerate(rows)
+        ]
+        expected = _clashes(rows)
+        before = _counts(services)[:2]
+        try:
+            result = services.registry.post_many("assignment", requests, actor="bulk")
+        except CAError as error:
+            assert error.kind is ErrorKind.CONFLICT and expected, (seed, error.detail)
+            assert _counts(services)[:2] == before
+            outcomes.add("refused")
+            continue
+        assert not expected, seed
+        assert result.count("created") == 60
+        for enterprise in (c.acme.id, c.globex.id):
+            mine = [r for r in rows if r[0] == enterprise]
+            held = services.registry.authorize(
+                enterprise,
+                scope(*(f"{lo}:{hi - lo + 1}" if hi > lo else str(lo) for _, lo, hi in mine)),
+            )
+            assert held.scope.number_count == sum(hi - lo + 1 for _, lo, hi in mine)
+        outcomes.add("created")
+    assert outcomes == {"created", "refused"}  # the files tried both answers

@@ -4,6 +4,7 @@ idempotent re-import; on SQLite and PostgreSQL."""
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 
 import pytest
 from hypothesis import given
@@ -431,3 +432,151 @@ def test_a_reimport_never_leaves_a_grant_that_ends_before_it_begins(services):
         return
     grant = services.registry.view(result.grants[0].id).grant
     assert grant.valid_from < grant.expires_at
+
+
+# --- large files (COPY on PostgreSQL; more than 100 grants make one audit event) ----------------
+
+
+def _blocks(enterprise: str, count: int, *, expires: str = "+30d") -> list[tuple[str, str, str]]:
+    """``count`` rows of ten numbers each from 12025550000 up: row i is line i + 2."""
+    return [(enterprise, f"{12025550000 + 10 * i}:10", expires) for i in range(count)]
+
+
+def _events_after(services, seq: int) -> list:
+    with services.storage.read() as session:
+        return [e for e in repo.iter_audit_events(session) if e.seq > seq]
+
+
+def _digest_of(services, grant_ids: list[str]) -> str:
+    """The documented digest of an import, made from the grants as they are stored."""
+    lines = []
+    for grant_id in grant_ids:
+        view = services.registry.view(grant_id)
+        g = view.grant
+        (n, lo, hi), *_ = view.numbers.intervals()
+        lines.append(
+            f"{g.id}|{g.grantor_id}|{g.holder_id}|{n}:{lo}-{hi}|{g.valid_from.isoformat()}|"
+            f"{g.expires_at.isoformat()}|{g.evidence}\n"
+        )
+    return hashlib.sha256("".join(lines).encode()).hexdigest()
+
+
+def test_a_large_file_with_one_conflicting_row_writes_nothing(services):
+    c = cast(services)
+    held = services.registry.assign(
+        c.tnsp_b.id, c.globex.id, scope("12025551234"), NOW + 30 * DAY, actor="tnsp-b"
+    )
+    before = _state(services)
+    with pytest.raises(CAError) as raised:
+        _import(services, _file(c, *_blocks(c.acme.id, 150)))
+    error = raised.value
+    assert error.kind is ErrorKind.CONFLICT
+    assert error.detail.endswith(
+        f"line 125: numbers 12025551234 are held by {c.globex.id} under assignment "
+        f"{held.grant.id} until {(NOW + 30 * DAY).isoformat()}"
+    )
+    assert [p.value for p in error.subproblems] == [held.grant.id]
+    assert _state(services) == before
+
+
+def test_rows_far_apart_in_a_large_file_cannot_share_a_geographic_number(services):
+    c = cast(services)
+    before = _state(services)
+    rows = [(c.globex.id, "12025550505", "+30d"), *_blocks(c.acme.id, 120)]
+    with pytest.raises(CAError) as raised:
+        _import(services, _file(c, *rows))
+    assert raised.value.kind is ErrorKind.CONFLICT
+    assert raised.value.detail.endswith(
+        f"line 53: numbers 12025550505 are also posted for {c.globex.id} (line 2)"
+    )
+    assert _state(services) == before
+
+
+def test_the_same_row_twice_in_a_large_file_is_refused(services):
+    c = cast(services)
+    rows = _blocks(c.acme.id, 60)
+    rows.append(rows[10])
+    with pytest.raises(CAError) as raised:
+        _import(services, _file(c, *rows))
+    assert raised.value.kind is ErrorKind.CONFLICT
+    assert "line 62: the same numbers for the same parties are posted twice (also line 12)" in (
+        raised.value.detail
+    )
+
+
+def test_an_unknown_organization_in_a_large_file_is_named_by_its_first_line(services):
+    c = cast(services)
+    before = _state(services)
+    rows = _blocks(c.acme.id, 150)
+    rows[119] = ("org-000000000000", rows[119][1], "+30d")
+    rows[130] = ("org-000000000000", rows[130][1], "+30d")
+    with pytest.raises(CAError) as raised:
+        _import(services, _file(c, *rows))
+    assert raised.value.kind is ErrorKind.NOT_FOUND
+    assert raised.value.detail == "line 121: no organization 'org-000000000000'"
+    assert _state(services) == before
+
+
+def test_a_large_file_may_share_toll_free_numbers_but_not_with_itself(services):
+    c = cast(services)
+    shared = [
+        (e, f"{18005550000 + 10 * i}:10", "+30d")
+        for e in (c.acme.id, c.globex.id)
+        for i in range(60)
+    ]
+    result = _import(services, _file(c, *shared))
+    assert result.count("created") == 120
+    status = services.registry.status("18005550125").status
+    assert {h["enterprise"]["id"] for h in status["holders"]} == {c.acme.id, c.globex.id}
+    again = [(c.acme.id, f"{18005550005 + 10 * i}:2", "+30d") for i in range(60)]
+    with pytest.raises(CAError) as raised:
+        _import(services, _file(c, *again))
+    assert raised.value.kind is ErrorKind.CONFLICT
+    assert f"line 2: numbers 18005550005:2 are held by {c.acme.id}" in raised.value.detail
+
+
+def test_a_large_import_is_one_audit_event_with_a_digest_of_every_grant(services):
+    c = cast(services)
+    head = _state(services)[2][0]
+    result = _import(services, _file(c, *_blocks(c.acme.id, 150)))
+    (event,) = _events_after(services, head)
+    ids = [g.id for g in result.grants]
+    assert (event.action, event.object_id) == ("assignment.imported", f"csv:{_sha(c, 150)}")
+    assert event.details == {
+        "rows": 150,
+        "created": 150,
+        "changed": 0,
+        "unchanged": 0,
+        "first": ids[0],
+        "last": ids[-1],
+        "digest": _digest_of(services, ids),
+    }
+
+
+def test_a_large_reimport_with_changes_writes_and_audits_only_the_changes(services):
+    c = cast(services)
+    rows = _blocks(c.acme.id, 150)
+    first = _import(services, _file(c, *rows))
+    for i in range(0, 150, 10):  # fifteen rows get a later expiry
+        rows[i] = (c.acme.id, rows[i][1], "+60d")
+    head, before = _state(services)[2][0], _state(services)[:2]
+    second = _import(services, _file(c, *rows))
+    assert (second.count("changed"), second.count("unchanged")) == (15, 135)
+    assert [g.id for g in second.grants] == [g.id for g in first.grants]
+    assert _state(services)[:2] == before  # no new grant, no new span
+    assert [e.action for e in _events_after(services, head)] == ["assignment.changed"] * 15
+    authorization = services.registry.authorize(c.acme.id, scope("12025551400:10"))
+    assert authorization.until == NOW + 60 * DAY
+    assert services.registry.authorize(c.acme.id, scope("12025551410:10")).until == NOW + 30 * DAY
+
+    for i in range(150):  # every row changes: one summary event, the digest of all of them
+        rows[i] = (c.acme.id, rows[i][1], "+90d")
+    head = _state(services)[2][0]
+    third = _import(services, _file(c, *rows))
+    (event,) = _events_after(services, head)
+    assert (event.details["changed"], event.details["created"]) == (150, 0)
+    assert event.details["digest"] == _digest_of(services, [g.id for g in third.grants])
+
+
+def _sha(c, count: int) -> str:
+    return hashlib.sha256(_file(c, *_blocks(c.acme.id, count)).encode()).hexdigest()
