@@ -33,14 +33,13 @@ def create_app(config: Config | None = None, services: Services | None = None) -
     app.json.sort_keys = False  # type: ignore[attr-defined]
     logs.init_app(app)
     operations.init_app(app)
+    app.before_request(check_parameters)  # query and path parameters, as /openapi.json says
     _register_errors(app)
     _register_blueprints(app)
     return app
 
 
 def _register_errors(app: Flask) -> None:
-    app.before_request(check_parameters)
-
     @app.errorhandler(CAError)
     def _domain(error: CAError) -> Response:
         if problems.STATUS[error.kind] >= 500:
