@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from ca.audit import AuditLog
 from ca.clock import Clock
 from ca.errors import CAError, ErrorKind, malformed
-from ca.storage import registry as store
+from ca.storage import apikeys as store
 from ca.storage import repo
 from ca.storage.engine import Storage
 from ca.storage.records import ApiKey, Organization

@@ -15,9 +15,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ca.clock import Clock
-from ca.storage import Session, repo
+from ca.storage import Session
+from ca.storage import audit as store
+from ca.storage.audit import canonical_json
 from ca.storage.records import AuditEvent
-from ca.storage.repo import Unit, canonical_json
+from ca.storage.repo import Unit
 
 GENESIS_HASH = "0" * 64
 
@@ -83,7 +85,7 @@ class AuditLog:
         details: Mapping[str, Any] | None = None,
     ) -> AuditEvent:
         """Append one event; it becomes visible (and the head moves) when the caller commits."""
-        seq, previous_hash = repo.advance_audit_head(session)
+        seq, previous_hash = store.advance_audit_head(session)
         details_json = canonical_json(details or {})
         at = self._clock.now()
         event = AuditEvent(
@@ -100,14 +102,14 @@ class AuditLog:
                 seq, at, actor, action, object_type, object_id, previous_hash, details_json
             ),
         )
-        repo.append_audit_event(session, event, details_json)
+        store.append_audit_event(session, event, details_json)
         return event
 
     def verify(self, session: Session) -> AuditVerification:
         """Walk the chain from genesis; report the first break of each kind."""
         problems: list[str] = []
         expected_prev, expected_seq, count = GENESIS_HASH, 1, 0
-        for event in repo.iter_audit_events(session):
+        for event in store.iter_audit_events(session):
             count += 1
             if event.seq != expected_seq:
                 problems.append(f"event {expected_seq} is missing (next present is {event.seq})")
@@ -122,7 +124,7 @@ class AuditLog:
             expected_prev, expected_seq = event.hash, event.seq + 1
             if len(problems) >= 20:
                 break
-        head_seq, head_hash = repo.audit_head(session)
+        head_seq, head_hash = store.audit_head(session)
         if not problems and (head_seq != expected_seq - 1 or head_hash != expected_prev):
             problems.append(
                 f"the chain ends at event {expected_seq - 1} but the head says {head_seq}: "

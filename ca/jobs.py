@@ -24,8 +24,7 @@ from ca import metrics
 from ca.logs import configure_logging
 from ca.registry.reconcile import SYSTEM_ACTOR
 from ca.services import Services
-from ca.storage import registry as store
-from ca.storage import retention
+from ca.storage import leases, retention
 from ca.storage import subscriptions as subscription_store
 
 log = logging.getLogger("delegato.jobs")
@@ -156,11 +155,11 @@ class Leader:
     def acquire(self) -> bool:
         now = self._services.clock.now()
         with self._services.storage.transaction() as session:
-            return store.take_lease(session, LEASE, self.holder, now, now + LEASE_TTL)
+            return leases.take_lease(session, LEASE, self.holder, now, now + LEASE_TTL)
 
     def release(self) -> None:
         with self._services.storage.transaction() as session:
-            store.release_lease(session, LEASE, self.holder)
+            leases.release_lease(session, LEASE, self.holder)
 
 
 def run_if_leader(services: Services, leader: Leader, name: str) -> dict[str, Any] | None:

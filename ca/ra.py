@@ -24,8 +24,7 @@ from ca.issuers import IssuerDirectory
 from ca.policy import Policy
 from ca.registry import Registry
 from ca.revocation import RevocationReason, may_use
-from ca.storage import registry as registry_store
-from ca.storage import repo
+from ca.storage import registry_queries, repo
 from ca.storage.engine import Storage
 from ca.storage.records import CertificateRecord, Organization, Revocation
 from ca.tnauth import TNAuthList
@@ -127,7 +126,7 @@ class RegistrationAuthority:
         )
         issued = self._authority.issue(order)
         with self._storage.transaction() as session:
-            registry_store.add_certificate_basis(
+            registry_queries.add_certificate_basis(
                 session,
                 issued.serial,
                 evidence.basis,

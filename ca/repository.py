@@ -28,8 +28,7 @@ from ca.clock import Clock
 from ca.config import Config
 from ca.errors import CAError, ErrorKind
 from ca.issuers import IssuerDirectory, IssuerInfo
-from ca.storage import registry as registry_store
-from ca.storage import repo
+from ca.storage import registry_queries, repo
 from ca.storage.engine import Storage
 from ca.storage.records import CRLRecord
 
@@ -242,7 +241,7 @@ class Repository:
         """Every certificate not yet expired, revoked or not (a revoked chain is still served)."""
         now = self._clock.now()
         with self._storage.read() as session:
-            serials = {cert.serial for cert in registry_store.live_certificates(session, now)}
+            serials = {cert.serial for cert in registry_queries.live_certificates(session, now)}
             for issuer_id in self.issuer_ids():
                 serials.update(
                     revocation.serial

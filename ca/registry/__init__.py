@@ -5,7 +5,7 @@ every issuance, and reconciliation revokes what it no longer authorizes.
 """
 
 from ca.registry.authorize import Authorization, EvidenceItem
-from ca.registry.grants import GrantRequest, PostResult
+from ca.registry.posts import GrantRequest, PostResult
 from ca.registry.reconcile import Reconciler, ReconcileReport
 from ca.registry.service import GrantView, Registry
 

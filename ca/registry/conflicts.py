@@ -13,6 +13,7 @@ from ca.registry.numbers import merged
 from ca.storage import Session
 from ca.storage import registry as store
 from ca.storage.records import Span
+from ca.storage.registry_bulk import spans_near
 from ca.tnauth import TNAuthList
 
 _SHOWN = 5
@@ -68,7 +69,7 @@ def find_conflicts(session: Session, candidates: Sequence[Candidate]) -> list[Co
         return []
     windows, overlapping = merged((c.length, c.lo, c.hi) for c in candidates)
     start = min(c.start for c in candidates)
-    stored = store.spans_near(session, "assignment", windows, start)
+    stored = spans_near(session, "assignment", windows, start)
     return (find_within(candidates) if overlapping else []) + conflicts_with(candidates, stored)
 
 

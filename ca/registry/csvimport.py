@@ -25,7 +25,8 @@ from typing import Any
 
 from ca.durations import parse_when
 from ca.errors import CAError, ErrorKind, SubProblem, malformed
-from ca.registry.grants import GrantRequest, paused_gc
+from ca.registry.grants import paused_gc
+from ca.registry.posts import GrantRequest
 from ca.tnauth import normalize_tn
 from ca.tnauth.numbers import range_bound_error
 

@@ -22,6 +22,7 @@ from ca.storage import Session, repo
 from ca.storage import registry as store
 from ca.storage.engine import Storage
 from ca.storage.records import Grant, Organization, Span
+from ca.storage.registry_bulk import add_grants, add_spans
 from ca.tnauth import TNAuthList
 
 ASSIGNMENT_END_REASONS = ("released", "ported_away", "expired", "fraud", "disconnected")
@@ -154,8 +155,8 @@ class Lifecycle:
                 conflicts = find_conflicts(session, candidates)
                 if conflicts:
                     raise conflict_error(conflicts, {})
-            store.add_grants(session, [new])
-            store.add_spans(session, "assignment", spans)
+            add_grants(session, [new])
+            add_spans(session, "assignment", spans)
             if whole:
                 store.end_grant(
                     session,
@@ -288,7 +289,7 @@ def close_numbers(
                 )
             )
     store.close_spans(session, kind, [s.id for s in touched if s.id is not None], now)
-    store.add_spans(session, kind, kept)
+    add_spans(session, kind, kept)
     if remaining:
         # The grant now names fewer numbers: its key says so, so a later re-post of the old
         # numbers is a new claim (checked against this grant), not "unchanged".

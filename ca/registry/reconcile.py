@@ -24,6 +24,7 @@ from ca.storage import Session, repo
 from ca.storage import registry as store
 from ca.storage.engine import Storage
 from ca.storage.records import Organization, Revocation
+from ca.storage.registry_queries import live_certificates
 from ca.tnauth import TNAuthList
 
 #: Why a right ended -> how a certificate resting on it is revoked (RFC 5280 §5.3.1). The holder
@@ -137,7 +138,7 @@ class Reconciler:
         scope_holders = None if holders is None else _with_bpos(session, holders, now)
         issuers: set[str] = set()
         by_holder: dict[str, TNAuthList | None] = {}
-        for cert in store.live_certificates(session, now, scope_holders):
+        for cert in live_certificates(session, now, scope_holders):
             if cert.basis == "operator" or cert.tn_auth_list_der is None:
                 continue  # an audited operator override is not the registry's to undo
             assert cert.organization_id is not None

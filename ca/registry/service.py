@@ -14,13 +14,14 @@ from ca.errors import CAError, ErrorKind
 from ca.issuers import IssuerDirectory
 from ca.keys import KeyManagers
 from ca.registry.authorize import Authorization, authorize, authorized_scope
-from ca.registry.grants import GrantRequest, Grants, PostResult
+from ca.registry.grants import Grants
 from ca.registry.lifecycle import Lifecycle, grant_kind
 from ca.registry.numbers import registry_intervals
+from ca.registry.posts import GrantRequest, PostResult
 from ca.registry.status import SignedStatus, StatusService
 from ca.registry.trace import Tracer
 from ca.storage import registry as store
-from ca.storage import repo
+from ca.storage import registry_queries, repo
 from ca.storage.engine import Storage
 from ca.storage.records import Grant, Organization, Span
 from ca.tnauth import TNAuthList
@@ -179,10 +180,10 @@ class Registry:
         """The numbers the TN authority with this SPID/OCN vouches for now (the verifier's
         ``registry`` SPC-parent policy, STANDARDS.md §3), or None when the registry knows none."""
         with self._storage.read() as session:
-            authorities = store.organizations_with_spid(session, spc.strip().upper())
+            authorities = registry_queries.organizations_with_spid(session, spc.strip().upper())
             if not authorities:
                 return None
-            spans = store.authority_spans_at(session, authorities, self._clock.now())
+            spans = registry_queries.authority_spans_at(session, authorities, self._clock.now())
         return TNAuthList.from_intervals(spans) if spans else None
 
     def status(self, tn: str, enterprise_id: str | None = None) -> SignedStatus:

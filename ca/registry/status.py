@@ -22,7 +22,7 @@ from ca.jws import sign_es256
 from ca.keys import KeyManagers
 from ca.registry.numbers import is_toll_free
 from ca.storage import Session, repo
-from ca.storage import registry as store
+from ca.storage import registry_queries as store
 from ca.storage.engine import Storage
 from ca.tnauth import normalize_tn
 

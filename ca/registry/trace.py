@@ -10,8 +10,10 @@ from typing import Any
 from ca.errors import CAError, ErrorKind
 from ca.storage import Session, repo
 from ca.storage import registry as store
+from ca.storage.audit import audit_events_for
 from ca.storage.engine import Storage
 from ca.storage.records import Grant, Span
+from ca.storage.registry_queries import CertificateAt, certificates_covering
 from ca.tnauth import normalize_tn
 
 
@@ -38,7 +40,7 @@ class Tracer:
             holders = [self._holder(session, span, delegations, at) for span in assignments]
             certificates = [
                 self._certificate(session, cert, at)
-                for cert in store.certificates_covering(session, len(number), int(number))
+                for cert in certificates_covering(session, len(number), int(number))
                 if cert.not_before <= at < cert.not_after
             ]
         return {
@@ -87,12 +89,12 @@ class Tracer:
             **({"transferred_from": grant.transferred_from} if grant.transferred_from else {}),
             "events": [
                 {"seq": e.seq, "at": e.at.isoformat(), "actor": e.actor, "action": e.action}
-                for e in repo.audit_events_for(session, grant.id)
+                for e in audit_events_for(session, grant.id)
             ],
         }
 
     def _certificate(
-        self, session: Session, cert: store.CertificateAt, at: dt.datetime
+        self, session: Session, cert: CertificateAt, at: dt.datetime
     ) -> dict[str, Any]:
         revoked = cert.revoked_at is not None and cert.revoked_at <= at
         return {

@@ -51,7 +51,8 @@ class DriverTransaction:
 
     SQLAlchemy's ``Connection`` adds ~18 µs to a unit of work (checkout, events, begin, reset);
     the driver's own connection, checked out of the same pool, ~7 µs. Only the repository's
-    driver statements (``ca.storage.repo``) run on it; everything else uses a session.
+    driver statements (``ca.storage.repo``, ``ca.storage.audit``) run on it; everything else uses
+    a session.
     """
 
     __slots__ = ("cursor", "dialect")

@@ -210,7 +210,7 @@ class AssignmentRow(Base):
     authority_id: Mapped[str] = mapped_column(String(40))
     enterprise_id: Mapped[str] = mapped_column(String(40))
     # Authority + enterprise + numbers. Not indexed: a re-post finds its grant through the span
-    # where its numbers start (see _restated in ca.registry.grants).
+    # where its numbers start (see _restated in ca.registry.assignments).
     scope_key: Mapped[str] = mapped_column(String(64))
     valid_from: Mapped[dt.datetime] = mapped_column(UTCDateTime)
     expires_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, index=True)

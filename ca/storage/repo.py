@@ -1,12 +1,13 @@
-"""Repository functions: each takes the caller's session and never commits."""
+"""Repository functions of organizations, issuers, counters, serials, certificates, revocations
+and CRLs: each takes the caller's session and never commits (the audit trail's are in
+``ca.storage.audit``)."""
 
 from __future__ import annotations
 
 import datetime as dt
 import functools
-import json
 import re
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from sqlalchemy import select, tuple_, update
@@ -17,8 +18,6 @@ from sqlalchemy.orm import Session
 from ca.errors import CAError, ErrorKind
 from ca.storage.engine import DriverTransaction
 from ca.storage.models import (
-    AuditEventRow,
-    AuditHeadRow,
     CertificateRow,
     CounterRow,
     CRLRow,
@@ -28,7 +27,6 @@ from ca.storage.models import (
     RevocationRow,
 )
 from ca.storage.records import (
-    AuditEvent,
     CertificateRecord,
     CRLRecord,
     Intent,
@@ -41,11 +39,6 @@ from ca.storage.records import (
 Unit = Session | Connection | DriverTransaction
 
 
-def canonical_json(value: object) -> str:
-    """Sorted keys, no whitespace: equal content, equal text (the audit hash depends on it)."""
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), default=str)
-
-
 def _connection(unit: Session | Connection) -> Connection:
     return unit.connection() if isinstance(unit, Session) else unit
 
@@ -54,7 +47,7 @@ def _dialect(unit: Session | Connection) -> str:
     return _connection(unit).dialect.name
 
 
-class _DriverSQL:
+class DriverSQL:
     """A hot statement run on the driver's cursor, in the unit's own transaction.
 
     SQLAlchemy's execution path costs ~20 µs a statement against ~3 µs on the driver, and issuing
@@ -118,28 +111,20 @@ def _sqlite_datetime(value: dt.datetime) -> str:
 #: SQLAlchemy's storage format for DATETIME on SQLite; rows written here read back through the ORM.
 SQLITE_DATETIME = "%Y-%m-%d %H:%M:%S.%f"
 
-_INSERT_INTENT = _DriverSQL(
+_INSERT_INTENT = DriverSQL(
     "INSERT INTO intents (serial, issuer_id, organization_id, profile, lint_der, tbs_sha256, created_at) "
     "VALUES (:serial, :issuer_id, :organization_id, :profile, :lint_der, :tbs_sha256, :created_at)"
 )
-_INSERT_CERTIFICATE = _DriverSQL(
+_INSERT_CERTIFICATE = DriverSQL(
     "INSERT INTO certificates (serial, issuer_id, organization_id, profile, der, tn_auth_list_der, "
     "not_before, not_after, issued_at) VALUES (:serial, :issuer_id, :organization_id, :profile, :der, "
     ":tn_auth_list_der, :not_before, :not_after, :issued_at)"
 )
-_INSERT_RANGE = _DriverSQL(
+_INSERT_RANGE = DriverSQL(
     "INSERT INTO certificate_ranges (serial, length, lo, hi) VALUES (:serial, :length, :lo, :hi)"
 )
-_INSERT_AUDIT_EVENT = _DriverSQL(
-    "INSERT INTO audit_events (seq, at, actor, action, object_type, object_id, details, prev_hash, hash) "
-    "VALUES (:seq, :at, :actor, :action, :object_type, :object_id, :details, :prev_hash, :hash)"
-)
-_ADVANCE_AUDIT_HEAD = _DriverSQL(
-    "UPDATE audit_head SET seq = seq + 1 WHERE id = 1 RETURNING seq, hash"
-)
-_SET_AUDIT_HASH = _DriverSQL("UPDATE audit_head SET hash = :hash WHERE id = 1")
 #: Multi-row reservations by batch size (a pool uses one or two sizes).
-_RESERVE_SERIALS: dict[int, _DriverSQL] = {}
+_RESERVE_SERIALS: dict[int, DriverSQL] = {}
 
 
 # --- organizations -------------------------------------------------------------------------
@@ -227,7 +212,7 @@ def reserve_serials(unit: Unit, serials: list[str], issuer_id: str, at: dt.datet
     statement = _RESERVE_SERIALS.get(len(serials))
     if statement is None:
         rows = ", ".join(f"(:s{i}, :issuer_id, :reserved_at)" for i in range(len(serials)))
-        statement = _RESERVE_SERIALS[len(serials)] = _DriverSQL(
+        statement = _RESERVE_SERIALS[len(serials)] = DriverSQL(
             f"INSERT INTO serials (serial, issuer_id, reserved_at) VALUES {rows} "
             "ON CONFLICT (serial) DO NOTHING RETURNING serial"
         )
@@ -355,75 +340,3 @@ def latest_crl(session: Session, issuer_id: str) -> CRLRecord | None:
     if row is None:
         return None
     return CRLRecord(row.issuer_id, row.number, row.this_update, row.next_update, row.der)
-
-
-def advance_audit_head(unit: Unit) -> tuple[int, str]:
-    """Claim the next sequence number; the head row stays locked until commit.
-
-    Returns (new seq, previous hash). One UPDATE both locks and advances, so appenders queue here
-    and the chain never forks; ``append_audit_event`` then records the new hash.
-    """
-    ((seq, previous_hash),) = _ADVANCE_AUDIT_HEAD.execute(unit)
-    return int(seq), str(previous_hash)
-
-
-def append_audit_event(unit: Unit, event: AuditEvent, details_json: str | None = None) -> None:
-    """Insert ``event`` and move the head to it; ``details_json`` is its canonical details text."""
-    row = {
-        "seq": event.seq,
-        "at": event.at,
-        "actor": event.actor,
-        "action": event.action,
-        "object_type": event.object_type,
-        "object_id": event.object_id,
-        "details": details_json or canonical_json(event.details),
-        "prev_hash": event.prev_hash,
-        "hash": event.hash,
-    }
-    _INSERT_AUDIT_EVENT.execute(unit, row)
-    _SET_AUDIT_HASH.execute(unit, {"hash": event.hash})
-
-
-def audit_head(session: Session) -> tuple[int, str]:
-    row = session.get_one(AuditHeadRow, 1)
-    return row.seq, row.hash
-
-
-def iter_audit_events(session: Session, batch: int = 1000) -> Iterator[AuditEvent]:
-    """All events in sequence order, read in batches."""
-    after = 0
-    while True:
-        rows = session.scalars(
-            select(AuditEventRow)
-            .where(AuditEventRow.seq > after)
-            .order_by(AuditEventRow.seq)
-            .limit(batch)
-        ).all()
-        if not rows:
-            return
-        for row in rows:
-            yield _audit_event(row)
-        after = rows[-1].seq
-
-
-def audit_events_for(session: Session, object_id: str) -> list[AuditEvent]:
-    rows = session.scalars(
-        select(AuditEventRow)
-        .where(AuditEventRow.object_id == object_id)
-        .order_by(AuditEventRow.seq)
-    )
-    return [_audit_event(row) for row in rows]
-
-
-def _audit_event(row: AuditEventRow) -> AuditEvent:
-    return AuditEvent(
-        seq=row.seq,
-        at=row.at,
-        actor=row.actor,
-        action=row.action,
-        object_type=row.object_type,
-        object_id=row.object_id,
-        details=json.loads(row.details),
-        prev_hash=row.prev_hash,
-        hash=row.hash,
-    )

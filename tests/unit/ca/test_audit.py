@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import text
 
-from ca.storage import repo
+from ca.storage import audit as audit_store
 
 
 @pytest.fixture
@@ -29,7 +29,7 @@ def test_intact_chain_verifies(populated):
     result = _verify(populated)
     assert result.ok, result.problems
     with populated.storage.read() as session:
-        assert result.events == repo.audit_head(session)[0] >= 3
+        assert result.events == audit_store.audit_head(session)[0] >= 3
 
 
 def test_changed_event_is_detected(populated):
@@ -55,7 +55,7 @@ def test_reordered_events_are_detected(populated):
 
 def test_truncated_tail_is_detected(populated):
     with populated.storage.read() as session:
-        head = repo.audit_head(session)[0]
+        head = audit_store.audit_head(session)[0]
     _sql(populated, "delete from audit_events where seq = :seq", seq=head)
     result = _verify(populated)
     assert not result.ok and any("removed from the end" in p for p in result.problems)

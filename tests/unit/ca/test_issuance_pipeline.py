@@ -13,6 +13,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from ca import oids
 from ca.errors import CAError, ErrorKind
 from ca.ra import CertificateRequest
+from ca.storage import audit as audit_store
 from ca.storage import repo
 from ca.tnauth import TNAuthList, decode_strict
 from tests.conftest import NOW, enterprise_holding, make_csr
@@ -128,7 +129,7 @@ def test_every_certificate_has_an_intent_and_audit_events(services, enterprise):
     with services.storage.read() as session:
         intent = repo.get_intent(session, issued.serial)
         stored = repo.get_certificate(session, issued.serial)
-        events = [e.action for e in repo.audit_events_for(session, issued.serial)]
+        events = [e.action for e in audit_store.audit_events_for(session, issued.serial)]
     assert intent is not None and stored is not None
     assert x509.load_der_x509_certificate(intent.lint_der).tbs_certificate_bytes == (
         issued.certificate.tbs_certificate_bytes

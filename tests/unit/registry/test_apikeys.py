@@ -12,7 +12,7 @@ from sqlalchemy import select, text
 
 from ca.apikeys import ApiKeys
 from ca.errors import CAError, ErrorKind
-from ca.storage import repo
+from ca.storage import audit as audit_store
 from ca.storage.models import ApiKeyRow
 from tests.conftest import NOW
 
@@ -38,7 +38,7 @@ def _refused(keys: ApiKeys, token: str) -> CAError:
 
 def _events(services, action: str):
     with services.storage.read() as session:
-        return [e for e in repo.iter_audit_events(session) if e.action == action]
+        return [e for e in audit_store.iter_audit_events(session) if e.action == action]
 
 
 def test_a_new_key_is_a_dlg_token_naming_its_key_id(keys, acme):

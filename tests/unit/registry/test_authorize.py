@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from ca.errors import CAError, ErrorKind
-from ca.storage import registry as store
+from ca.storage import registry_queries as store
 from tests.unit.registry.parties import DAY, cast, issue, numbers, scope
 
 
@@ -97,10 +97,10 @@ def test_operator_override_is_recorded_and_left_alone_by_reconciliation(services
         ]
     assert live.basis == "operator"
     assert services.reconciler.reconcile().revoked == []
-    from ca.storage import repo
+    from ca.storage import audit as audit_store
 
     with services.storage.read() as session:
-        events = repo.audit_events_for(session, serial)
+        events = audit_store.audit_events_for(session, serial)
     assert events[0].details["evidence"] == {"basis": "operator", "reason": "court order 12/7"}
 
 

@@ -13,7 +13,7 @@ from sqlalchemy import text
 
 from ca.errors import CAError, ErrorKind
 from ca.registry.csvimport import COLUMNS, parse_csv, write_csv
-from ca.storage import repo
+from ca.storage import audit as audit_store
 from tests.conftest import NOW
 from tests.unit.registry.parties import DAY, cast, scope
 
@@ -267,12 +267,12 @@ def _state(services) -> tuple[int, int, tuple[int, str]]:
     with services.storage.read() as session:
         grants = session.execute(text("select count(*) from assignments")).scalar_one()
         spans = session.execute(text("select count(*) from assignment_spans")).scalar_one()
-        return grants, spans, repo.audit_head(session)
+        return grants, spans, audit_store.audit_head(session)
 
 
 def _actions_after(services, seq: int) -> list[str]:
     with services.storage.read() as session:
-        return [e.action for e in repo.iter_audit_events(session) if e.seq > seq]
+        return [e.action for e in audit_store.iter_audit_events(session) if e.seq > seq]
 
 
 def _file(c, *rows: tuple[str, str, str]) -> str:
@@ -444,7 +444,7 @@ def _blocks(enterprise: str, count: int, *, expires: str = "+30d") -> list[tuple
 
 def _events_after(services, seq: int) -> list:
     with services.storage.read() as session:
-        return [e for e in repo.iter_audit_events(session) if e.seq > seq]
+        return [e for e in audit_store.iter_audit_events(session) if e.seq > seq]
 
 
 def _digest_of(services, grant_ids: list[str]) -> str:

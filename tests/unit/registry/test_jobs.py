@@ -22,6 +22,7 @@ from ca.jobs import (
     run_if_leader,
 )
 from ca.services import build_services
+from ca.storage import audit as audit_store
 from ca.storage import repo
 from ca.storage.records import Intent
 from tests.conftest import make_config
@@ -228,7 +229,7 @@ def test_purge_removes_only_what_is_long_dead(services, clock):
         services.subscriptions.get(cancelled.id)
     with services.storage.read() as session:
         assert services.audit.verify(session).ok
-        purged = [e for e in repo.iter_audit_events(session) if e.action == "data.purged"]
+        purged = [e for e in audit_store.iter_audit_events(session) if e.action == "data.purged"]
     assert [e.details for e in purged] == [
         {"crls": 0, "leases": 1, "intents": 0, "subscriptions": 0},
         result,

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from cryptography import x509
 
-from ca.storage import repo
+from ca.storage import audit as audit_store
 from tests.unit.registry.parties import DAY, cast, issue, revocation, scope
 
 
@@ -68,7 +68,7 @@ def test_certificates_resting_on_ended_rights_are_revoked_and_listed(services, c
     for cert in (enterprise_cert, bpo_cert):
         assert crl.get_revoked_certificate_by_serial_number(cert.serial_number) is not None
     with services.storage.read() as session:
-        events = repo.audit_events_for(session, format(bpo_cert.serial_number, "x"))
+        events = audit_store.audit_events_for(session, format(bpo_cert.serial_number, "x"))
     assert events[-1].action == "certificate.revoked"
     assert events[-1].actor == "system:reconcile"
     assert not services.reconciler.reconcile().changed

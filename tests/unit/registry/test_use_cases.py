@@ -195,7 +195,7 @@ def test_use_case_9_port_between_tnsps_keeps_full_attestation(services, clock):
     ]
     assert actions == ["assignment.created"]
     with services.storage.read() as session:
-        from ca.storage import repo
+        from ca.storage import audit as audit_store
 
-        old_events = [e.action for e in repo.audit_events_for(session, old.grant.id)]
+        old_events = [e.action for e in audit_store.audit_events_for(session, old.grant.id)]
     assert old_events == ["assignment.created", "assignment.transferred"]

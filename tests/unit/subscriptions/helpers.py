@@ -7,7 +7,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from ca.services import Services
-from ca.storage import repo
+from ca.storage import audit as audit_store
 from ca.subscriptions import SubscriptionView
 from ca.tnauth import TNAuthList, tn_auth_list_from_certificate
 
@@ -39,9 +39,9 @@ def revocation_reason(services: Services, serial: str) -> str | None:
 def signed_count(services: Services) -> int:
     """How many certificates were ever signed (one "certificate.signed" event each)."""
     with services.storage.read() as session:
-        return sum(e.action == "certificate.signed" for e in repo.iter_audit_events(session))
+        return sum(e.action == "certificate.signed" for e in audit_store.iter_audit_events(session))
 
 
 def actions(services: Services, object_id: str) -> list[str]:
     with services.storage.read() as session:
-        return [e.action for e in repo.audit_events_for(session, object_id)]
+        return [e.action for e in audit_store.audit_events_for(session, object_id)]

@@ -9,7 +9,7 @@ import pytest
 
 from ca.jobs import renew_subscriptions, run_all_once
 from ca.revocation import RevocationReason
-from ca.storage import repo
+from ca.storage import audit as audit_store
 from tests.unit.registry.parties import DAY, cast, scope
 from tests.unit.subscriptions.helpers import (
     actions,
@@ -92,7 +92,7 @@ def test_part_of_a_delegation_ends_the_certificate_is_replaced_at_once(services,
     assert carried(services, now) == scope("12025550102:4")
     assert now.to_json()["ranges"] == [{"start": "12025550102", "count": 4}]
     with services.storage.read() as session:
-        renewed = repo.audit_events_for(session, view.id)[-1]
+        renewed = audit_store.audit_events_for(session, view.id)[-1]
     assert renewed.action == "subscription.renewed"
     assert renewed.details["why"] == "revoked"
     assert renewed.details["dropped"] == scope("12025550100:2").to_json()
@@ -239,4 +239,4 @@ def test_of_two_concurrent_renewals_one_wins_and_the_other_certificate_is_revoke
 
 def _events(services, action: str) -> list:
     with services.storage.read() as session:
-        return [e for e in repo.iter_audit_events(session) if e.action == action]
+        return [e for e in audit_store.iter_audit_events(session) if e.action == action]
