@@ -12,6 +12,7 @@ import datetime as dt
 import logging
 import os
 import socket
+import threading
 import time
 import uuid
 from collections.abc import Callable
@@ -151,11 +152,15 @@ class Leader:
     def __init__(self, services: Services, holder: str | None = None) -> None:
         self._services = services
         self.holder = holder or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+        self._lock = threading.Lock()
 
     def acquire(self) -> bool:
-        now = self._services.clock.now()
-        with self._services.storage.transaction() as session:
-            return leases.take_lease(session, LEASE, self.holder, now, now + LEASE_TTL)
+        # The scheduler starts several jobs at once on threads of this process; one at a time
+        # takes or renews the lease, so they never race each other for the first row.
+        with self._lock:
+            now = self._services.clock.now()
+            with self._services.storage.transaction() as session:
+                return leases.take_lease(session, LEASE, self.holder, now, now + LEASE_TTL)
 
     def release(self) -> None:
         with self._services.storage.transaction() as session:

@@ -15,6 +15,7 @@ import shutil
 import signal
 import subprocess
 import sys
+from pathlib import Path
 from typing import Any
 
 from gunicorn.app.base import BaseApplication
@@ -62,11 +63,18 @@ class JobsProcess:
             self._process.kill()
 
 
-def _metrics_dir(config: Config) -> str:
-    """A fresh multiprocess directory: values of a previous run must not be added in."""
-    path = config.home / "run" / "metrics"
+def _run_dir(config: Config) -> Path:
+    """This server's own runtime directory (several servers may share one home)."""
+    path = config.home / "run" / f"serve-{os.getpid()}"
     shutil.rmtree(path, ignore_errors=True)
     path.mkdir(parents=True)
+    return path
+
+
+def _metrics_dir(run: Path) -> str:
+    """A fresh multiprocess directory: values of a previous run must not be added in."""
+    path = run / "metrics"
+    path.mkdir()
     return str(path)
 
 
@@ -87,7 +95,8 @@ def serve(
     """Run until SIGINT/SIGTERM: gunicorn (gthread workers) and, unless told not to, the jobs."""
     settings = config.server
     os.environ["DELEGATO_HOME"] = str(config.home)
-    os.environ["PROMETHEUS_MULTIPROC_DIR"] = _metrics_dir(config)
+    run = _run_dir(config)
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = _metrics_dir(run)
     jobs = JobsProcess()
     options: dict[str, Any] = {
         "bind": f"{host or settings.host}:{port or settings.port}",
@@ -102,8 +111,15 @@ def serve(
         "graceful_timeout": 20,
         "keepalive": 5,
         "child_exit": _worker_exit,
+        # Not the per-user default (~/.gunicorn/gunicorn.ctl), which every server would share.
+        "control_socket": str(run / "gunicorn.ctl"),
     }
     if with_jobs:
         options["when_ready"] = jobs.start
-        options["on_exit"] = jobs.stop
+
+    def on_exit(server: Any) -> None:
+        jobs.stop(server)
+        shutil.rmtree(run, ignore_errors=True)
+
+    options["on_exit"] = on_exit
     DelegatoServer(options).run()

@@ -153,8 +153,7 @@ class Reconciler:
                 continue
             lost = scope if coverage is None else scope.difference(coverage)
             reason = _reason_for(session, holder, lost)
-            metrics.REVOKED.labels(reason.value, "registry").inc()
-            repo.add_revocation(
+            revoked = repo.add_revocation_if_absent(
                 session,
                 Revocation(
                     cert.serial,
@@ -165,6 +164,9 @@ class Reconciler:
                     "registry: the certificate's numbers are no longer authorized",
                 ),
             )
+            if not revoked:
+                continue  # a holder or another reconciliation revoked it a moment ago
+            metrics.REVOKED.labels(reason.value, "registry").inc()
             self._audit.record(
                 session,
                 actor=actor,

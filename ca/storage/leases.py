@@ -23,7 +23,11 @@ def take_lease(
             with session.begin_nested():
                 session.add(LeaseRow(name=name, holder=holder, expires_at=until))
         except IntegrityError:
-            return False  # another process created the lease at the same moment
+            # Another unit of work created the lease at the same moment: it is ours if that
+            # unit of work was ours (another thread of this process), otherwise theirs.
+            session.expire_all()
+            row = session.get(LeaseRow, name, with_for_update=True)
+            return row is not None and row.holder == holder
         return True
     if row.holder != holder and row.expires_at > now:
         return False

@@ -310,6 +310,14 @@ def add_revocation(session: Session, revocation: Revocation) -> None:
     session.add(RevocationRow(**revocation.__dict__))
 
 
+def add_revocation_if_absent(session: Session, revocation: Revocation) -> bool:
+    """Revoke unless someone else just did (one statement, so concurrent revokers never fail):
+    True when this call revoked it."""
+    insert = _insert(session)(RevocationRow).values(**revocation.__dict__)
+    statement = insert.on_conflict_do_nothing(index_elements=["serial"])
+    return session.execute(statement.returning(RevocationRow.serial)).first() is not None
+
+
 def revocations_for_crl(
     session: Session, issuer_id: str, not_expired_at: dt.datetime
 ) -> list[tuple[Revocation, dt.datetime]]:

@@ -277,3 +277,25 @@ def test_a_moved_public_url_gets_fresh_crls_at_once(services, database_url, cloc
         assert refresh_crls(moved) == {"refreshed": []}
     finally:
         moved.close()
+
+
+def test_jobs_started_together_on_threads_all_find_their_process_leads(services):
+    """APScheduler starts every job at once on threads of one process; on a fresh database they
+    race for the first lease row, and every one of them must see that its process holds it."""
+    import threading
+
+    leader = Leader(services)
+    results: list[bool] = []
+    barrier = threading.Barrier(6)
+
+    def acquire() -> None:
+        barrier.wait()
+        results.append(leader.acquire())
+
+    threads = [threading.Thread(target=acquire) for _ in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert results == [True] * 6
+    assert not Leader(services, holder="another process").acquire()

@@ -72,3 +72,21 @@ def test_certificates_resting_on_ended_rights_are_revoked_and_listed(services, c
     assert events[-1].action == "certificate.revoked"
     assert events[-1].actor == "system:reconcile"
     assert not services.reconciler.reconcile().changed
+
+
+def test_a_certificate_revoked_a_moment_ago_is_not_revoked_twice(services):
+    """Reconciliation and a holder's revocation may race: the second revoker stands down."""
+    from ca.storage import repo
+    from ca.storage.records import Revocation
+    from tests.conftest import enterprise_holding
+
+    cert = issue(services, enterprise_holding(services), "12025550100")
+    serial, issuer = format(cert.serial_number, "x"), services.issuers.active_sca().id
+    now = services.clock.now()
+    first = Revocation(serial, issuer, "superseded", now, "holder")
+    second = Revocation(serial, issuer, "cessationOfOperation", now, "job")
+    with services.storage.transaction() as session:
+        assert repo.add_revocation_if_absent(session, first) is True
+    with services.storage.transaction() as session:
+        assert repo.add_revocation_if_absent(session, second) is False
+        assert repo.get_certificate(session, serial).revocation.reason == "superseded"
