@@ -16,7 +16,8 @@ repository = Blueprint("repository", __name__)
 
 def _serve(published: PublishedObject) -> Response:
     response = Response(published.body, headers=published.headers())
-    response.make_conditional(request)
+    if "If-None-Match" in request.headers or "If-Modified-Since" in request.headers:
+        response.make_conditional(request)
     return response
 
 

@@ -76,6 +76,7 @@ class IssuanceOrder:
     actor: str
     evidence: dict[str, Any]
     not_after_cap: dt.datetime | None = None  # earliest expiry of the covering evidence
+    basis: tuple[str, str | None] | None = None  # ("registry" | "operator", operator's reason)
 
 
 @dataclass(frozen=True)
@@ -203,6 +204,7 @@ class CertificateAuthority:
                     issued_at=now,
                 ),
                 template.tn_auth_list.intervals() if template.tn_auth_list else (),
+                order.basis,
             )
             self._audit.record(
                 unit,

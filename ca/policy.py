@@ -38,9 +38,10 @@ class Policy:
         self._registry = registry
 
     def willing_to_issue(
-        self, holder: Organization, scope: TNAuthList, *, operator_reason: str | None
-    ) -> Evidence:
-        """The registry's evidence for ``scope`` now, or the operator's audited override."""
+        self, holder: Organization, scope: TNAuthList | None, *, operator_reason: str | None
+    ) -> tuple[TNAuthList, Evidence]:
+        """The scope to certify and the registry's evidence for it now (``scope`` None: every
+        number the holder may use), or the operator's audited override for a named scope."""
         if holder.kind not in HOLDER_KINDS:
             raise CAError(
                 ErrorKind.FORBIDDEN,
@@ -48,12 +49,13 @@ class Policy:
                 "enterprises and BPOs",
                 field="organization",
             )
-        check_delegate_scope(scope)
+        if scope is not None:
+            check_delegate_scope(scope)
         reason = (operator_reason or "").strip()
-        if reason:
-            return Evidence(basis="operator", details={"reason": reason})
-        authorization = self._registry.authorize(holder.id, scope)
-        return Evidence(
+        if reason and scope is not None:
+            return scope, Evidence(basis="operator", details={"reason": reason})
+        authorization = self._registry.authorize_holder(holder, scope)
+        return authorization.scope, Evidence(
             basis="registry",
             details=authorization.to_json(),
             not_after_cap=authorization.until,

@@ -24,7 +24,7 @@ from ca.issuers import IssuerDirectory
 from ca.policy import Policy
 from ca.registry import Registry
 from ca.revocation import RevocationReason, may_use
-from ca.storage import registry_queries, repo
+from ca.storage import repo
 from ca.storage.engine import Storage
 from ca.storage.records import CertificateRecord, Organization, Revocation
 from ca.tnauth import TNAuthList
@@ -109,9 +109,11 @@ class RegistrationAuthority:
         started = time.perf_counter()
         holder = self.organization(request.organization_id)
         public_key = subject_key(request.csr, request.public_key)
-        scope = request.tn_auth_list or self._default_scope(holder, request.operator_reason)
-        evidence = self._policy.willing_to_issue(
-            holder, scope, operator_reason=request.operator_reason
+        if request.tn_auth_list is None and (request.operator_reason or "").strip():
+            raise malformed("tns", "an operator issuance names its numbers (--tn or --range)")
+        # One question to the registry: for these numbers, or for everything the holder may use.
+        scope, evidence = self._policy.willing_to_issue(
+            holder, request.tn_auth_list, operator_reason=request.operator_reason
         )
         self._check_issuer_scope(scope)
         order = IssuanceOrder(
@@ -123,31 +125,15 @@ class RegistrationAuthority:
             actor=request.actor,
             evidence=evidence.to_json(),
             not_after_cap=evidence.not_after_cap,
-        )
-        issued = self._authority.issue(order)
-        with self._storage.transaction() as session:
-            registry_queries.add_certificate_basis(
-                session,
-                issued.serial,
+            basis=(
                 evidence.basis,
                 evidence.details.get("reason") if evidence.basis == "operator" else None,
-            )
+            ),
+        )
+        issued = self._authority.issue(order)
         metrics.ISSUED.labels(evidence.basis).inc()
         metrics.ISSUANCE_SECONDS.observe(time.perf_counter() - started)
         return issued
-
-    def _default_scope(self, holder: Organization, operator_reason: str | None) -> TNAuthList:
-        """A request that names no numbers asks for every number the holder may use now."""
-        if (operator_reason or "").strip():
-            raise malformed("tns", "an operator issuance names its numbers (--tn or --range)")
-        scope = self._registry.authorized_scope(holder.id)
-        if scope is None:
-            raise CAError(
-                ErrorKind.TN_NOT_AUTHORIZED,
-                f"the TN registry authorizes no numbers for {holder.kind} {holder.id} now",
-                field="tns",
-            )
-        return scope
 
     def _check_issuer_scope(self, scope: TNAuthList) -> None:
         """RFC 9060 §4: the delegate's TNAuthList must be encompassed by its issuer's."""

@@ -186,6 +186,21 @@ def not_authorized(
     )
 
 
+def authorize_all(session: Session, holder: Organization, at: dt.datetime) -> Authorization:
+    """The evidence for every number the holder may use at ``at`` (a request that names none),
+    from one look at its rights; TN_NOT_AUTHORIZED when it may use none."""
+    covers = covers_at(session, holder, None, at)
+    if not covers:
+        raise CAError(
+            ErrorKind.TN_NOT_AUTHORIZED,
+            f"the TN registry authorizes no numbers for {holder.kind} {holder.id} now",
+            field="tns",
+        )
+    scope = TNAuthList.from_intervals(triple for triple, _ in covers)
+    pieces, _gaps = best_cover(list(scope.intervals()), covers, rank=lambda cover: cover.until)
+    return Authorization(holder.id, at, scope, _evidence(pieces))
+
+
 def authorized_scope(session: Session, holder: Organization, at: dt.datetime) -> TNAuthList | None:
     """Every number the holder may use at ``at`` (a request that names none asks for these)."""
     covers = covers_at(session, holder, None, at)

@@ -13,7 +13,7 @@ from ca.clock import Clock
 from ca.errors import CAError, ErrorKind
 from ca.issuers import IssuerDirectory
 from ca.keys import KeyManagers
-from ca.registry.authorize import Authorization, authorize, authorized_scope
+from ca.registry.authorize import Authorization, authorize, authorize_all, authorized_scope
 from ca.registry.grants import Grants
 from ca.registry.lifecycle import Lifecycle, grant_kind
 from ca.registry.numbers import registry_intervals
@@ -169,6 +169,17 @@ class Registry:
         at = at or self._clock.now()
         with self._storage.read() as session:
             holder = _organization(session, holder_id)
+            return authorize(session, holder, scope, at)
+
+    def authorize_holder(
+        self, holder: Organization, scope: TNAuthList | None, at: dt.datetime | None = None
+    ) -> Authorization:
+        """As :meth:`authorize` for a holder already read; ``scope`` None asks for every number
+        it may use (one look at its rights either way)."""
+        at = at or self._clock.now()
+        with self._storage.read() as session:
+            if scope is None:
+                return authorize_all(session, holder, at)
             return authorize(session, holder, scope, at)
 
     def authorized_scope(self, holder_id: str, at: dt.datetime | None = None) -> TNAuthList | None:

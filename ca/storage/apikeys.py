@@ -8,6 +8,7 @@ from __future__ import annotations
 import datetime as dt
 
 from sqlalchemy import select, update
+from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
 from ca.storage.models import ApiKeyRow
@@ -55,3 +56,9 @@ def _api_key(row: ApiKeyRow) -> ApiKey:
     return ApiKey(
         row.id, row.organization_id, row.role, row.created_at, row.created_by, row.revoked_at
     )
+
+
+def is_usable(unit: Connection, key_id: str) -> bool:
+    """Whether the key still exists unrevoked (one primary-key read, for remembered keys)."""
+    row = unit.execute(select(ApiKeyRow.revoked_at).where(ApiKeyRow.id == key_id)).first()
+    return row is not None and row[0] is None

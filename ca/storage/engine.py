@@ -93,6 +93,12 @@ class Storage:
             yield session
 
     @contextmanager
+    def read_connection(self) -> Iterator[Connection]:
+        """The lightest read: a Core connection that never takes SQLite's write lock."""
+        with self.engine.connect().execution_options(delegato_readonly=True) as connection:
+            yield connection
+
+    @contextmanager
     def connection(self) -> Iterator[Connection]:
         """A lighter unit of work for hot paths: a Core connection in a transaction, no ORM session.
 

@@ -130,10 +130,6 @@ _HOLDINGS = {kind: _holdings_statement(kind) for kind in KINDS}
 # --- certificates, as the registry sees them -----------------------------------------------
 
 
-def add_certificate_basis(session: Session, serial: str, basis: str, reason: str | None) -> None:
-    session.add(CertificateBasisRow(serial=serial, basis=basis, reason=reason))
-
-
 @dataclass(frozen=True)
 class LiveCertificate:
     """An unrevoked, unexpired certificate and the basis it was issued on."""

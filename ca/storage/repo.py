@@ -123,6 +123,9 @@ _INSERT_CERTIFICATE = DriverSQL(
 _INSERT_RANGE = DriverSQL(
     "INSERT INTO certificate_ranges (serial, length, lo, hi) VALUES (:serial, :length, :lo, :hi)"
 )
+_INSERT_BASIS = DriverSQL(
+    "INSERT INTO certificate_bases (serial, basis, reason) VALUES (:serial, :basis, :reason)"
+)
 #: Multi-row reservations by batch size (a pool uses one or two sizes).
 _RESERVE_SERIALS: dict[int, DriverSQL] = {}
 
@@ -244,9 +247,14 @@ def add_certificate(
     unit: Unit,
     cert: CertificateRecord,
     intervals: Iterable[tuple[int, int, int]],
+    basis: tuple[str, str | None] | None = None,
 ) -> None:
+    """The certificate, its number ranges and (for delegate certificates) the basis it was
+    issued on — the registry's word or an operator's audited override — in one unit of work."""
     values = {k: v for k, v in cert.__dict__.items() if k != "revocation"}
     _INSERT_CERTIFICATE.execute(unit, values)
+    if basis is not None:
+        _INSERT_BASIS.execute(unit, {"serial": cert.serial, "basis": basis[0], "reason": basis[1]})
     rows = [{"serial": cert.serial, "length": n, "lo": lo, "hi": hi} for n, lo, hi in intervals]
     if rows:
         _INSERT_RANGE.execute_many(unit, rows)

@@ -171,3 +171,15 @@ def test_creating_and_revoking_are_audited(services, keys, acme):
     assert (revoked.actor, revoked.object_id) == ("operator:bob", new.key.id)
     with services.storage.read() as session:
         assert services.audit.verify(session).ok
+
+
+def test_a_revoked_key_stops_working_at_once_even_just_after_use(services):
+    """Authenticated keys are remembered for a few seconds; revocation forgets them."""
+    org = services.organizations.add("enterprise", "Cached Corp", actor="operator:test")
+    new = services.api_keys.create(org.id, "enterprise", actor="operator:test")
+    assert services.api_keys.authenticate(new.secret).organization.id == org.id
+    assert services.api_keys.authenticate(new.secret).organization.id == org.id  # remembered
+    services.api_keys.revoke(new.key.id, actor="operator:test")
+    with pytest.raises(CAError) as raised:
+        services.api_keys.authenticate(new.secret)
+    assert raised.value.kind is ErrorKind.UNAUTHORIZED
