@@ -4,6 +4,7 @@ renders."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from flask import Blueprint, request
@@ -81,19 +82,7 @@ def create_key(org_id: str) -> Any:
 @registry.post("/assignments")
 @requires(*TN_AUTHORITY)
 def post_assignment() -> Any:
-    data = json_body("AssignmentRequest")
-    now = services().clock.now()
-    view = services().registry.assign(
-        acting_for(data.get("authority"), "authority"),
-        data["enterprise"],
-        scope_of(data, required=True),  # type: ignore[arg-type]
-        moment(data, "expires_at", now),  # type: ignore[arg-type]
-        actor=actor(),
-        valid_from=moment(data, "valid_from", now),
-        evidence=data.get("evidence", ""),
-        acting=principal().organization,
-    )
-    return _posted(view)
+    return _post_grant("AssignmentRequest", "authority", "enterprise", services().registry.assign)
 
 
 @registry.post("/assignments/transfer")
@@ -139,13 +128,19 @@ def end_assignment(grant_id: str) -> Any:
 @registry.post("/delegations")
 @requires("enterprise", "operator")
 def post_delegation() -> Any:
-    data = json_body("DelegationRequest")
+    return _post_grant("DelegationRequest", "enterprise", "bpo", services().registry.delegate)
+
+
+def _post_grant(schema: str, grantor: str, holder: str, post: Callable[..., GrantView]) -> Any:
+    """An assignment (authority -> enterprise) or a delegation (enterprise -> BPO): the grantor
+    is the caller's organization, or the one an operator names."""
+    data = json_body(schema)
     now = services().clock.now()
-    view = services().registry.delegate(
-        acting_for(data.get("enterprise"), "enterprise"),
-        data["bpo"],
-        scope_of(data, required=True),  # type: ignore[arg-type]
-        moment(data, "expires_at", now),  # type: ignore[arg-type]
+    view = post(
+        acting_for(data.get(grantor), grantor),
+        data[holder],
+        scope_of(data, required=True),
+        moment(data, "expires_at", now),
         actor=actor(),
         valid_from=moment(data, "valid_from", now),
         evidence=data.get("evidence", ""),
