@@ -43,6 +43,7 @@ def issue() -> Any:
             actor=actor(),
             lifetime=duration(data, "lifetime"),
             operator_reason=reason,
+            holder=principal().organization,
         )
     )
     inventory = services().inventory

@@ -45,6 +45,9 @@ class CertificateRequest:
     lifetime: dt.timedelta | None = None
     operator_reason: str | None = None
     public_key: bytes | None = None  # PEM or DER SubjectPublicKeyInfo, instead of a CSR
+    #: The holder's organization when the caller has just read it (an API key's own), so the
+    #: request does not read it again; ignored unless its id is ``organization_id``.
+    holder: Organization | None = None
 
 
 def normalize_serial(text: str) -> str:
@@ -107,7 +110,9 @@ class RegistrationAuthority:
     def request_certificate(self, request: CertificateRequest) -> IssuedCertificate:
         """Issue a delegate certificate for exactly the authorized scope (ARCHITECTURE.md flow 3)."""
         started = time.perf_counter()
-        holder = self.organization(request.organization_id)
+        holder = request.holder
+        if holder is None or holder.id != request.organization_id:
+            holder = self.organization(request.organization_id)
         public_key = subject_key(request.csr, request.public_key)
         if request.tn_auth_list is None and (request.operator_reason or "").strip():
             raise malformed("tns", "an operator issuance names its numbers (--tn or --range)")
