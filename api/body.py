@@ -8,10 +8,9 @@ body) and the rule; values are parsed into domain objects (scopes, moments) here
 from __future__ import annotations
 
 import datetime as dt
-import json
 import re
 from functools import cache
-from typing import Any
+from typing import Any, NamedTuple
 
 from flask import request
 from jsonschema import Draft202012Validator
@@ -104,73 +103,86 @@ def _template(path: str) -> tuple[str, list[str]]:
     return _PLACEHOLDER.sub("<>", path), names
 
 
+class _Parameter(NamedTuple):
+    """A declared parameter with its schema compiled once."""
+
+    name: str
+    location: str  # query | path
+    required: bool
+    integer: bool
+    validator: Draft202012Validator
+
+
 @cache
-def _operations() -> dict[str, tuple[list[str], list[dict[str, Any]]]]:
-    """Each operation's path variable names and parameters, by (path template, method)."""
+def _operations() -> dict[str, tuple[list[str], list[_Parameter]]]:
+    """Each operation's path variable names and parameters, by path template + method."""
     found = {}
     for path, item in document()["paths"].items():
         template, names = _template(path)
         for method, operation in item.items():
-            found[template + method.upper()] = (names, operation.get("parameters", []))
+            parameters = [
+                _Parameter(
+                    p["name"],
+                    p["in"],
+                    bool(p.get("required")),
+                    p["schema"].get("type") == "integer",
+                    Draft202012Validator(p["schema"]),
+                )
+                for p in operation.get("parameters", [])
+            ]
+            found[template + method.upper()] = (names, parameters)
     return found
 
 
 def check_parameters() -> None:
     """Query and path parameters against the operation's declared schemas; unknown ones too."""
     rule = request.url_rule
-    found = _operations().get(_template(rule.rule)[0] + request.method) if rule else None
-    if rule is None or found is None:
+    if rule is None:
+        return
+    template, flask_names = _template(rule.rule)
+    found = _operations().get(template + request.method)
+    if found is None:
         return
     doc_names, declared = found
     view_args = request.view_args or {}
     # The document's variable names, as Flask's routes name them (positionally).
-    flask_names = _template(rule.rule)[1]
     path_values = {d: view_args.get(f) for d, f in zip(doc_names, flask_names, strict=True)}
-    allowed = {p["name"] for p in declared if p["in"] == "query"}
+    allowed = {p.name for p in declared if p.location == "query"}
     for name in request.args:
         if name not in allowed:
             listed = "; allowed: " + ", ".join(sorted(allowed)) if allowed else ""
             raise malformed(name, "is not a parameter of this request" + listed)
     for parameter in declared:
-        name = parameter["name"]
-        if parameter["in"] == "path":
-            _check_path_value(name, path_values.get(name), parameter["schema"])
+        if parameter.location == "path":
+            _check_path_value(parameter, path_values.get(parameter.name))
         else:
-            _check_query_value(name, request.args.getlist(name), parameter)
+            _check_query_value(parameter, request.args.getlist(parameter.name))
 
 
-def _check_path_value(name: str, value: object, schema: dict[str, Any]) -> None:
+def _check_path_value(parameter: _Parameter, value: object) -> None:
     # A path that breaks its pattern names nothing: not found, as any unknown URL.
-    if not isinstance(value, str) or "\x00" in value or not _valid(value, schema):
-        raise CAError(ErrorKind.NOT_FOUND, f"no such {name}", field=name)
+    valid = isinstance(value, str) and "\x00" not in value and parameter.validator.is_valid(value)
+    if not valid:
+        raise CAError(ErrorKind.NOT_FOUND, f"no such {parameter.name}", field=parameter.name)
 
 
-def _check_query_value(name: str, values: list[str], parameter: dict[str, Any]) -> None:
+def _check_query_value(parameter: _Parameter, values: list[str]) -> None:
+    name = parameter.name
     if not values:
-        if parameter.get("required"):
+        if parameter.required:
             raise malformed(name, "is required")
         return
     if len(values) > 1:
         raise malformed(name, "give it once")
     value: object = values[0]
     _refuse_nul(value, [name])
-    schema = parameter["schema"]
-    if schema.get("type") == "integer":
+    if parameter.integer:
         if not (isinstance(value, str) and value.isascii() and value.isdigit()):
             raise malformed(name, "must be a whole number")
         value = int(value)
-    error = best_match(_plain_validator(json.dumps(schema, sort_keys=True)).iter_errors(value))
+    error = best_match(parameter.validator.iter_errors(value))
     if error is not None:
         raise malformed(name, error.message[:_MAX_RULE])
-
-
-def _valid(value: object, schema: dict[str, Any]) -> bool:
-    return _plain_validator(json.dumps(schema, sort_keys=True)).is_valid(value)
-
-
-@cache
-def _plain_validator(schema_json: str) -> Draft202012Validator:
-    return Draft202012Validator(json.loads(schema_json))
 
 
 def scope_of(data: dict[str, Any], *, required: bool) -> TNAuthList | None:

@@ -47,7 +47,7 @@ def issue() -> Any:
         )
     )
     inventory = services().inventory
-    return inventory.issued(issued, holder).to_json(inventory.now()), 201
+    return inventory.issued(issued, holder).to_json(services().clock.now()), 201
 
 
 @certificates.get("")
@@ -60,7 +60,7 @@ def list_certificates() -> Any:
     page, cursor = inventory.list(
         owner_filter(), limit=int(limit_text), before=request.args.get("before") or None
     )
-    now = inventory.now()
+    now = services().clock.now()
     return {"certificates": [view.to_json(now) for view in page], "next": cursor}
 
 
@@ -69,7 +69,7 @@ def list_certificates() -> Any:
 def get_certificate(serial: str) -> Any:
     inventory = services().inventory
     view = inventory.get(serial, organization_id=_own_organization())
-    return view.to_json(inventory.now())
+    return view.to_json(services().clock.now())
 
 
 @certificates.post("/<serial>/revoke")

@@ -14,7 +14,6 @@ from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 
 from ca.authority import IssuedCertificate
-from ca.clock import Clock
 from ca.config import Config
 from ca.errors import CAError, ErrorKind
 from ca.issuers import IssuerDirectory
@@ -72,13 +71,10 @@ class CertificateView:
 
 
 class CertificateInventory:
-    def __init__(
-        self, storage: Storage, issuers: IssuerDirectory, config: Config, clock: Clock
-    ) -> None:
+    def __init__(self, storage: Storage, issuers: IssuerDirectory, config: Config) -> None:
         self._storage = storage
         self._issuers = issuers
         self._config = config
-        self._clock = clock
 
     def issued(self, issued: IssuedCertificate, organization_id: str | None) -> CertificateView:
         """The view of a certificate just issued (no second read)."""
@@ -132,9 +128,6 @@ class CertificateInventory:
             chain_pem=leaf.public_bytes(serialization.Encoding.PEM) + issuer.chain_pem,
             revocation=record.revocation,
         )
-
-    def now(self) -> dt.datetime:
-        return self._clock.now()
 
 
 def _tn_auth_list(certificate: x509.Certificate) -> TNAuthList | None:

@@ -116,7 +116,7 @@ def build_services(
         registry=registry,
         reconciler=reconciler,
         api_keys=ApiKeys(storage, clock, audit),
-        inventory=CertificateInventory(storage, issuers, config, clock),
+        inventory=CertificateInventory(storage, issuers, config),
         repository=repository,
         publisher=publisher,
         subscriptions=subscriptions,
