@@ -16,7 +16,7 @@ from typing import Any
 
 from ca.errors import CAError, ErrorKind, SubProblem
 from ca.registry.numbers import Piece, Triple, best_cover, windows
-from ca.storage import Session
+from ca.storage import Transaction
 from ca.storage import registry as store
 from ca.storage.records import Organization, Span
 from ca.tnauth import TNAuthList
@@ -83,7 +83,7 @@ class Authorization:
 
 
 def covers_at(
-    session: Session, holder: Organization, scope_windows: Sequence[Triple] | None, at: dt.datetime
+    session: Transaction, holder: Organization, scope_windows: Sequence[Triple] | None, at: dt.datetime
 ) -> list[tuple[Triple, Cover]]:
     """Every right of ``holder`` at ``at`` over the windows (all its numbers when None)."""
     query_windows = None if scope_windows is None else windows(scope_windows)
@@ -107,7 +107,7 @@ def covers_at(
 
 
 def _spans(
-    session: Session, kind: str, query_windows: list[Triple] | None, at: dt.datetime, holder: str
+    session: Transaction, kind: str, query_windows: list[Triple] | None, at: dt.datetime, holder: str
 ) -> list[Span]:
     if query_windows is None:
         return store.holder_spans_at(session, kind, holder, at)
@@ -134,7 +134,7 @@ def _intersect(delegated: list[Span], held: list[Span]) -> list[tuple[Triple, Co
 
 
 def authorize(
-    session: Session, holder: Organization, scope: TNAuthList, at: dt.datetime
+    session: Transaction, holder: Organization, scope: TNAuthList, at: dt.datetime
 ) -> Authorization:
     """The evidence for every number of ``scope``, or TN_NOT_AUTHORIZED naming what is not covered."""
     wanted = list(scope.intervals())
@@ -186,7 +186,7 @@ def not_authorized(
     )
 
 
-def authorize_all(session: Session, holder: Organization, at: dt.datetime) -> Authorization:
+def authorize_all(session: Transaction, holder: Organization, at: dt.datetime) -> Authorization:
     """The evidence for every number the holder may use at ``at`` (a request that names none),
     from one look at its rights; TN_NOT_AUTHORIZED when it may use none."""
     covers = covers_at(session, holder, None, at)
@@ -201,7 +201,7 @@ def authorize_all(session: Session, holder: Organization, at: dt.datetime) -> Au
     return Authorization(holder.id, at, scope, _evidence(pieces))
 
 
-def authorized_scope(session: Session, holder: Organization, at: dt.datetime) -> TNAuthList | None:
+def authorized_scope(session: Transaction, holder: Organization, at: dt.datetime) -> TNAuthList | None:
     """Every number the holder may use at ``at`` (a request that names none asks for these)."""
     covers = covers_at(session, holder, None, at)
     if not covers:

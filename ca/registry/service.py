@@ -177,10 +177,10 @@ class Registry:
         """As :meth:`authorize` for a holder already read; ``scope`` None asks for every number
         it may use (one look at its rights either way)."""
         at = at or self._clock.now()
-        with self._storage.read() as session:
+        with self._storage.read_connection() as unit:  # Core rows only: no ORM session
             if scope is None:
-                return authorize_all(session, holder, at)
-            return authorize(session, holder, scope, at)
+                return authorize_all(unit, holder, at)
+            return authorize(unit, holder, scope, at)
 
     def authorized_scope(self, holder_id: str, at: dt.datetime | None = None) -> TNAuthList | None:
         at = at or self._clock.now()

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from ca.storage.models import ApiKeyRow
 from ca.storage.records import ApiKey
+from ca.storage.repo import DriverSQL
 
 
 def add_api_key(session: Session, key: ApiKey, secret_sha256: str) -> None:
@@ -58,7 +59,11 @@ def _api_key(row: ApiKeyRow) -> ApiKey:
     )
 
 
+_KEY_REVOKED_AT = DriverSQL("SELECT revoked_at FROM api_keys WHERE id = :id")
+
+
 def is_usable(unit: Connection, key_id: str) -> bool:
-    """Whether the key still exists unrevoked (one primary-key read, for remembered keys)."""
-    row = unit.execute(select(ApiKeyRow.revoked_at).where(ApiKeyRow.id == key_id)).first()
-    return row is not None and row[0] is None
+    """Whether the key still exists unrevoked (one primary-key read on the driver, for
+    remembered keys: every authenticated request makes it)."""
+    rows = _KEY_REVOKED_AT.execute(unit, {"id": key_id})
+    return bool(rows) and rows[0][0] is None

@@ -15,12 +15,16 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from ca.errors import CAError, ErrorKind
+from ca.storage.sqlite import GatedConnection
 
 MIGRATIONS = Path(__file__).with_name("migrations")
 
 
 def _sqlite_engine(url: str) -> Engine:
-    engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False})
+    engine = create_engine(
+        url,
+        connect_args={"timeout": 30, "check_same_thread": False, "factory": GatedConnection},
+    )
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
@@ -35,13 +39,14 @@ def _sqlite_engine(url: str) -> Engine:
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Any) -> None:
-        # Writers take the lock up front: a deferred transaction that later upgrades to a write
-        # lock can fail with SQLITE_BUSY without waiting, which would break concurrent issuance.
-        # Read-only units of work begin deferred so WAL readers never wait for writers.
-        readonly = connection.get_execution_options().get("delegato_readonly", False)
-        cursor = connection.connection.cursor()
-        cursor.execute("BEGIN" if readonly else "BEGIN IMMEDIATE")
-        cursor.close()
+        # Writers take the lock up front, through the write gate (ca.storage.sqlite): a deferred
+        # transaction that later upgrades to a write lock can fail with SQLITE_BUSY without
+        # waiting, which would break concurrent issuance. Read-only units of work begin deferred
+        # so WAL readers never wait for writers.
+        if connection.get_execution_options().get("delegato_readonly", False):
+            connection.connection.dbapi_connection.execute("BEGIN")
+        else:
+            connection.connection.dbapi_connection.begin_immediate()
 
     return engine
 
@@ -120,7 +125,8 @@ class Storage:
             cursor = raw.cursor()
             try:
                 if dialect == "sqlite":
-                    cursor.execute("BEGIN IMMEDIATE")
+                    gated: Any = raw.driver_connection  # a GatedConnection
+                    gated.begin_immediate()
                 yield DriverTransaction(dialect, cursor)
             except BaseException:
                 raw.rollback()

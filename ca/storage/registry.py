@@ -18,6 +18,7 @@ from sqlalchemy import String, bindparam, func, or_, select, text, tuple_, updat
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
 
+from ca.storage import Transaction
 from ca.storage.models import AssignmentRow, AssignmentSpanRow, DelegationRow, DelegationSpanRow
 from ca.storage.records import Grant, Span
 
@@ -259,7 +260,7 @@ def grant_spans(
 
 
 def spans_at(
-    session: Session,
+    session: Transaction,
     kind: str,
     windows: Iterable[Window],
     at: dt.datetime,
@@ -279,16 +280,23 @@ def spans_at(
     )
 
 
-def holder_spans_at(session: Session, kind: str, holder_id: str, at: dt.datetime) -> list[Span]:
-    """Every span of one holder active at ``at``, whatever its numbers."""
+def _holder_spans_query(kind: str) -> Any:
     spec = KINDS[kind]
-    rows = session.scalars(
-        select(spec.span).where(
-            spec.holder_column == holder_id,
-            spec.span.active_from <= at,
-            spec.span.active_until > at,
-        )
+    return select(*spec.span.__table__.columns).where(
+        spec.holder_column == bindparam("holder"),
+        spec.span.active_from <= bindparam("at"),
+        spec.span.active_until > bindparam("at"),
     )
+
+
+#: Built once: every certificate request that names no numbers asks this.
+_HOLDER_SPANS = {kind: _holder_spans_query(kind) for kind in KINDS}
+
+
+def holder_spans_at(unit: Transaction, kind: str, holder_id: str, at: dt.datetime) -> list[Span]:
+    """Every span of one holder active at ``at``, whatever its numbers (Core rows, no ORM)."""
+    connection = unit.connection() if isinstance(unit, Session) else unit
+    rows = connection.execute(_HOLDER_SPANS[kind], {"holder": holder_id, "at": at})
     return [span_from_row(kind, row) for row in rows]
 
 
@@ -319,7 +327,7 @@ def spans_ever(session: Session, kind: str, windows: Iterable[Window]) -> list[S
 
 
 def overlapping_spans(
-    session: Session,
+    session: Transaction,
     kind: str,
     windows: Iterable[Window],
     conditions: list[Any],

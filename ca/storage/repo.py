@@ -58,10 +58,10 @@ class DriverSQL:
 
     def __init__(self, sql: str) -> None:
         self._sql = {"sqlite": sql, "postgresql": re.sub(r":(\w+)", r"%(\1)s", sql)}
-        self._returns = " RETURNING " in sql
+        self._returns = sql.startswith("SELECT ") or " RETURNING " in sql
 
     def execute(self, unit: Unit, params: dict[str, Any] | None = None) -> Sequence[Any]:
-        """Run the statement once; the rows its RETURNING clause gives (else an empty list)."""
+        """Run the statement once; the rows it selects or returns (else an empty list)."""
         if isinstance(unit, DriverTransaction):
             cursor = unit.cursor
             cursor.execute(self._sql[unit.dialect], _bind(params or {}, unit.dialect))

@@ -1,0 +1,122 @@
+"""SQLite writers queue on a lock file instead of SQLite's busy handler.
+
+SQLite lets one writer at a time hold a database. A writer that finds it taken is retried by the
+busy handler after sleeps of 1, 2, 5, 10 ... 100 ms, so under concurrent issuance the processes of
+one server spend most of their waits asleep after the lock is free again, and the thread that
+holds it may in turn wait up to a GIL switch interval for its own process. The gate puts writers
+in a queue the kernel wakes at once: a thread lock orders the threads of a process, and
+``flock(2)`` on ``<database>-write.lock`` orders the processes (every ``delegato`` command and
+server on the same file). The kernel drops a dead process's lock, so a crash never leaves the
+database locked. Readers never touch the gate (WAL lets them read beside the writer).
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import sqlite3
+import threading
+from typing import Any
+
+#: How long a writer waits for the other threads of its process before "database is locked".
+WAIT_SECONDS = 30.0
+
+
+class WriteGate:
+    """One writing transaction at a time on one database file, across threads and processes."""
+
+    def __init__(self, lock_path: str) -> None:
+        self._lock_path = lock_path
+        self._threads = threading.Lock()
+        self._owner: int | None = None
+        self._fd: int | None = None
+
+    def acquire(self) -> bool:
+        """Wait for the gate; False when this thread already holds it (SQLite decides then)."""
+        me = threading.get_ident()
+        if self._owner == me:
+            return False
+        if not self._threads.acquire(timeout=WAIT_SECONDS):
+            raise sqlite3.OperationalError("database is locked (waited for the write gate)")
+        try:
+            if self._fd is None:
+                self._fd = os.open(self._lock_path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+            fcntl.flock(self._fd, fcntl.LOCK_EX)
+        except BaseException:
+            self._threads.release()
+            raise
+        self._owner = me
+        return True
+
+    def release(self) -> None:
+        self._owner = None
+        assert self._fd is not None
+        fcntl.flock(self._fd, fcntl.LOCK_UN)
+        self._threads.release()
+
+
+_GATES: dict[tuple[int, str], WriteGate] = {}
+_GATES_LOCK = threading.Lock()
+
+
+def gate_for(database: str) -> WriteGate:
+    """The gate of one database file in this process (a forked child makes its own)."""
+    key = (os.getpid(), database)
+    gate = _GATES.get(key)
+    if gate is None:
+        with _GATES_LOCK:
+            gate = _GATES.setdefault(key, WriteGate(database + "-write.lock"))
+    return gate
+
+
+class GatedConnection(sqlite3.Connection):
+    """A sqlite3 connection whose writing transactions pass the database's write gate.
+
+    ``begin_immediate`` takes the gate, then SQLite's write lock; ``commit``, ``rollback`` and
+    ``close`` give the gate back once SQLite has let go of the transaction.
+    """
+
+    def __init__(self, database: str, *args: Any, **kwargs: Any) -> None:
+        super().__init__(database, *args, **kwargs)
+        self._path = os.path.abspath(database) if _is_file(database) else None
+        self._held: WriteGate | None = None
+
+    def begin_immediate(self) -> None:
+        if self._path is not None and self._held is None:
+            gate = gate_for(self._path)  # looked up each time: the process may have forked
+            if gate.acquire():
+                self._held = gate
+        try:
+            self.execute("BEGIN IMMEDIATE")
+        except BaseException:
+            self._let_go()
+            raise
+
+    def commit(self) -> None:
+        try:
+            super().commit()
+        finally:
+            if not self.in_transaction:
+                self._let_go()
+
+    def rollback(self) -> None:
+        try:
+            super().rollback()
+        finally:
+            self._let_go()
+
+    def close(self) -> None:
+        try:
+            super().close()
+        finally:
+            self._let_go()
+
+    def _let_go(self) -> None:
+        gate, self._held = self._held, None
+        if gate is not None:
+            gate.release()
+
+
+def _is_file(database: Any) -> bool:
+    text = os.fspath(database)
+    return text not in ("", ":memory:") and not str(text).startswith("file:")
