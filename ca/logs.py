@@ -14,7 +14,7 @@ _STANDARD = set(logging.makeLogRecord({}).__dict__) | {"message", "asctime"}
 
 
 class JSONFormatter(logging.Formatter):
-    """One JSON object per line: time, level, logger, message, and the record's extra fields."""
+    """One JSON object per line: time, level, logger, pid, message, and the record's extra fields."""
 
     def format(self, record: logging.LogRecord) -> str:
         entry: dict[str, Any] = {
@@ -23,6 +23,7 @@ class JSONFormatter(logging.Formatter):
             ),
             "level": record.levelname.lower(),
             "logger": record.name,
+            "pid": record.process,  # which gunicorn worker (or the jobs process) wrote it
             "message": record.getMessage(),
         }
         for key, value in record.__dict__.items():

@@ -20,6 +20,7 @@ from typing import Any
 
 from gunicorn.app.base import BaseApplication
 
+from ca import serve_worker
 from ca.config import Config
 
 APP = "api.wsgi:application()"
@@ -82,6 +83,7 @@ def _worker_exit(_server: Any, worker: Any) -> None:
     from prometheus_client import multiprocess
 
     multiprocess.mark_process_dead(worker.pid)
+    serve_worker.free_slot(worker)
 
 
 def serve(
@@ -98,10 +100,12 @@ def serve(
     run = _run_dir(config)
     os.environ["PROMETHEUS_MULTIPROC_DIR"] = _metrics_dir(run)
     jobs = JobsProcess()
+    # Inherited by every worker gunicorn forks, up to the configuration's most workers (64).
+    serve_worker.TABLE = serve_worker.ConnectionTable(64)
     options: dict[str, Any] = {
         "bind": f"{host or settings.host}:{port or settings.port}",
         "workers": workers or settings.workers,
-        "worker_class": "gthread",
+        "worker_class": "ca.serve_worker.BalancedThreadWorker",  # gthread, shared evenly
         "threads": settings.threads,
         "proc_name": "delegato",
         "accesslog": None,  # the application writes one JSON line per request itself
@@ -110,6 +114,7 @@ def serve(
         "limit_request_field_size": 8190,
         "graceful_timeout": 20,
         "keepalive": 5,
+        "pre_fork": serve_worker.assign_slot,
         "child_exit": _worker_exit,
         # Not the per-user default (~/.gunicorn/gunicorn.ctl), which every server would share.
         "control_socket": str(run / "gunicorn.ctl"),

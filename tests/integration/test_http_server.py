@@ -9,6 +9,7 @@ operator keeps it), a second home copied from it on the same database (a second 
 from __future__ import annotations
 
 import datetime as dt
+import http.client
 import re
 import threading
 import time
@@ -374,6 +375,51 @@ def test_each_job_runs_once_in_the_first_window_across_two_servers(deployment: D
 
 
 # -- 4. logs ---------------------------------------------------------------------------------------
+
+
+def test_persistent_connections_spread_over_both_workers(deployment: Deployment) -> None:
+    """Eight keep-alive clients connecting in one burst end up shared by the two workers (often
+    one worker accepts them all): the busier worker sheds a few with ``Connection: close``."""
+    server = deployment.a
+    host, port = server.url.split("//", 1)[1].rsplit(":", 1)
+    clients, rounds = 8, 60
+    barrier = threading.Barrier(clients)
+    closes = Counter[int]()
+
+    def client(number: int) -> None:
+        connection = http.client.HTTPConnection(host, int(port), timeout=TIMEOUT)
+        barrier.wait()
+        connection.connect()  # the burst
+        for round_ in range(rounds):
+            connection.request("GET", "/healthz", headers={"X-Request-Id": f"spread-{number}-{round_}"})
+            response = connection.getresponse()
+            response.read()
+            assert response.status == 200
+            if response.getheader("Connection", "").lower() == "close":
+                closes[number] += 1
+                connection.close()  # http.client connects again for the next request
+        connection.close()
+
+    threads = [threading.Thread(target=client, args=(n,)) for n in range(clients)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    wanted = {f"spread-{n}-{r}" for n in range(clients) for r in range(rounds // 2, rounds)}
+    deadline = time.monotonic() + 5
+    while True:
+        served = {
+            e["request_id"]: e["pid"]
+            for e in json_lines(server.log())
+            if e.get("logger") == "delegato.http" and str(e.get("request_id")).startswith("spread-")
+        }
+        if wanted <= set(served) or time.monotonic() > deadline:
+            break
+        time.sleep(0.1)
+    by_worker = Counter(served[rid] for rid in wanted)  # the second half of every client's rounds
+    assert len(by_worker) == 2, by_worker
+    assert min(by_worker.values()) >= len(wanted) // 4, by_worker
+    assert sum(closes.values()) <= 2 * clients, closes  # shedding settles; it does not churn
 
 
 def test_logs_carry_request_ids_and_no_secrets(deployment: Deployment) -> None:
