@@ -8,6 +8,7 @@ so the lint copy's TBS, signed by a throwaway key and linted, is the TBS the rea
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from dataclasses import dataclass
 
 from cryptography import x509
@@ -67,9 +68,11 @@ def key_usage(bits: frozenset[str]) -> x509.KeyUsage:
 
 def build(template: CertificateTemplate) -> x509.CertificateBuilder:
     """The builder for ``template``: extensions in a fixed order, criticality per profile."""
-    profile = template.profile
     issuer_name = (
         template.issuer_certificate.subject if template.issuer_certificate else template.subject
+    )
+    head, tail = _fixed_extensions(
+        template.profile, template.issuer_certificate, template.crl_url, template.crl_issuer
     )
     builder = (
         x509.CertificateBuilder()
@@ -79,39 +82,59 @@ def build(template: CertificateTemplate) -> x509.CertificateBuilder:
         .serial_number(template.serial)
         .not_valid_before(template.not_before)
         .not_valid_after(template.not_after)
-        .add_extension(
-            x509.BasicConstraints(ca=profile.ca, path_length=profile.path_len), critical=True
-        )
-        .add_extension(key_usage(profile.key_usage), critical=True)
-        .add_extension(
-            x509.SubjectKeyIdentifier.from_public_key(template.public_key), critical=False
-        )
     )
-    if template.issuer_certificate is not None:
-        issuer_ski = template.issuer_certificate.extensions.get_extension_for_class(
-            x509.SubjectKeyIdentifier
-        ).value
-        builder = builder.add_extension(
-            x509.AuthorityKeyIdentifier.from_issuer_subject_key_identifier(issuer_ski),
-            critical=False,
-        )
-    if profile.certificate_policies:
-        policies = [
-            x509.PolicyInformation(ObjectIdentifier(oid), None)
-            for oid in profile.certificate_policies
-        ]
-        builder = builder.add_extension(x509.CertificatePolicies(policies), critical=False)
-    if template.crl_url:
-        point = x509.DistributionPoint(
-            full_name=[x509.UniformResourceIdentifier(template.crl_url)],
-            relative_name=None,
-            reasons=None,
-            crl_issuer=[x509.DirectoryName(template.crl_issuer)] if template.crl_issuer else None,
-        )
-        builder = builder.add_extension(x509.CRLDistributionPoints([point]), critical=False)
+    for extension, critical in head:
+        builder = builder.add_extension(extension, critical=critical)
+    builder = builder.add_extension(
+        x509.SubjectKeyIdentifier.from_public_key(template.public_key), critical=False
+    )
+    for extension, critical in tail:
+        builder = builder.add_extension(extension, critical=critical)
     if template.tn_auth_list is not None:
         der = template.tn_auth_list.to_der()
         builder = builder.add_extension(
             x509.UnrecognizedExtension(oids.TN_AUTH_LIST, der), critical=False
         )
     return builder
+
+
+_Extensions = tuple[tuple[x509.ExtensionType, bool], ...]
+
+
+@functools.lru_cache(maxsize=64)
+def _fixed_extensions(
+    profile: Profile,
+    issuer_certificate: x509.Certificate | None,
+    crl_url: str | None,
+    crl_issuer: x509.Name | None,
+) -> tuple[_Extensions, _Extensions]:
+    """The extensions every certificate of one profile and issuer shares, made once: those
+    before the subject key identifier (basic constraints, key usage) and those after it
+    (authority key identifier, policies, CRL distribution point)."""
+    head: _Extensions = (
+        (x509.BasicConstraints(ca=profile.ca, path_length=profile.path_len), True),
+        (key_usage(profile.key_usage), True),
+    )
+    tail: list[tuple[x509.ExtensionType, bool]] = []
+    if issuer_certificate is not None:
+        issuer_ski = issuer_certificate.extensions.get_extension_for_class(
+            x509.SubjectKeyIdentifier
+        ).value
+        tail.append(
+            (x509.AuthorityKeyIdentifier.from_issuer_subject_key_identifier(issuer_ski), False)
+        )
+    if profile.certificate_policies:
+        policies = [
+            x509.PolicyInformation(ObjectIdentifier(oid), None)
+            for oid in profile.certificate_policies
+        ]
+        tail.append((x509.CertificatePolicies(policies), False))
+    if crl_url:
+        point = x509.DistributionPoint(
+            full_name=[x509.UniformResourceIdentifier(crl_url)],
+            relative_name=None,
+            reasons=None,
+            crl_issuer=[x509.DirectoryName(crl_issuer)] if crl_issuer else None,
+        )
+        tail.append((x509.CRLDistributionPoints([point]), False))
+    return head, tuple(tail)
