@@ -35,6 +35,19 @@ def _rows(storage: Storage) -> list[tuple[str, float]]:
         return [tuple(row) for row in unit.execute(text("SELECT who, at FROM events ORDER BY at"))]
 
 
+def _write_in_background(storage: Storage, who: str) -> threading.Event:
+    """One writing transaction on another thread; the event is set once it has committed."""
+    done = threading.Event()
+
+    def writer() -> None:
+        with storage.driver_transaction() as unit:
+            unit.cursor.execute("INSERT INTO events VALUES (?, 1)", (who,))
+        done.set()
+
+    threading.Thread(target=writer, daemon=True).start()
+    return done
+
+
 def test_the_lock_file_sits_beside_the_database(storage, tmp_path):
     with storage.driver_transaction() as unit:
         unit.cursor.execute("INSERT INTO events VALUES ('a', 0)")
@@ -90,14 +103,7 @@ def test_a_transaction_that_fails_gives_the_gate_back(storage, ending):
         with storage.engine.connect() as connection, connection.begin() as transaction:
             connection.execute(text("INSERT INTO events VALUES ('lost', 0)"))
             transaction.rollback()
-    done = threading.Event()
-
-    def writer() -> None:
-        with storage.driver_transaction() as unit:
-            unit.cursor.execute("INSERT INTO events VALUES ('kept', 1)")
-        done.set()
-
-    threading.Thread(target=writer, daemon=True).start()
+    done = _write_in_background(storage, "kept")
     assert done.wait(10), "the gate stayed taken after the failed transaction"
     assert [who for who, _ in _rows(storage)] == ["kept"]
 
@@ -170,14 +176,7 @@ def test_writers_wait_for_whoever_holds_the_lock_file(storage, tmp_path):
     storage.ping()
     holder = os.open(tmp_path / "gate.db-write.lock", os.O_RDWR | os.O_CREAT, 0o600)
     fcntl.flock(holder, fcntl.LOCK_EX)
-    done = threading.Event()
-
-    def writer() -> None:
-        with storage.driver_transaction() as unit:
-            unit.cursor.execute("INSERT INTO events VALUES ('w', 1)")
-        done.set()
-
-    threading.Thread(target=writer, daemon=True).start()
+    done = _write_in_background(storage, "w")
     assert not done.wait(0.5)
     assert _rows(storage) == []  # a reader meanwhile sees nothing and is not held up
     fcntl.flock(holder, fcntl.LOCK_UN)
