@@ -29,10 +29,6 @@ class ConnectionTable:
     def __init__(self, slots: int) -> None:
         self._counts = multiprocessing.RawArray(ctypes.c_long, [UNUSED] * slots)
 
-    @property
-    def slots(self) -> int:
-        return len(self._counts)
-
     def claim(self, taken: set[int]) -> int:
         """A free slot for a worker about to be forked (the arbiter's single thread calls this)."""
         for slot in range(len(self._counts)):
@@ -106,11 +102,10 @@ class BalancedThreadWorker(ThreadWorker):
 
     def handle_request(self, req: Any, conn: Any) -> Any:
         with self._shed_lock:
-            if not getattr(conn, "delegato_shed", False) and self._ahead() >= self.SHED_AHEAD:
+            if self._ahead() >= self.SHED_AHEAD:
                 self._shedding += 1
                 conn.delegato_shed = True
-        if getattr(conn, "delegato_shed", False):
-            req.must_close = True  # gunicorn answers "Connection: close" and closes after it
+                req.must_close = True  # gunicorn answers "Connection: close" and closes after it
         return super().handle_request(req, conn)
 
     def finish_request(self, conn: Any, fs: Any) -> None:

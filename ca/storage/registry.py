@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 from ca.storage import Transaction
 from ca.storage.models import AssignmentRow, AssignmentSpanRow, DelegationRow, DelegationSpanRow
 from ca.storage.records import Grant, Span
+from ca.storage.repo import core_connection
 
 SPAN_BLOCK = 1000
 #: Registry writers queue on this PostgreSQL advisory lock (SQLite writers already queue on
@@ -295,8 +296,7 @@ _HOLDER_SPANS = {kind: _holder_spans_query(kind) for kind in KINDS}
 
 def holder_spans_at(unit: Transaction, kind: str, holder_id: str, at: dt.datetime) -> list[Span]:
     """Every span of one holder active at ``at``, whatever its numbers (Core rows, no ORM)."""
-    connection = unit.connection() if isinstance(unit, Session) else unit
-    rows = connection.execute(_HOLDER_SPANS[kind], {"holder": holder_id, "at": at})
+    rows = core_connection(unit).execute(_HOLDER_SPANS[kind], {"holder": holder_id, "at": at})
     return [span_from_row(kind, row) for row in rows]
 
 

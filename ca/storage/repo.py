@@ -39,12 +39,13 @@ from ca.storage.records import (
 Unit = Session | Connection | DriverTransaction
 
 
-def _connection(unit: Session | Connection) -> Connection:
+def core_connection(unit: Session | Connection) -> Connection:
+    """The Core connection under a unit of work (a session's own, or the connection itself)."""
     return unit.connection() if isinstance(unit, Session) else unit
 
 
 def _dialect(unit: Session | Connection) -> str:
-    return _connection(unit).dialect.name
+    return core_connection(unit).dialect.name
 
 
 class DriverSQL:
@@ -66,7 +67,7 @@ class DriverSQL:
             cursor = unit.cursor
             cursor.execute(self._sql[unit.dialect], _bind(params or {}, unit.dialect))
             return cursor.fetchall() if self._returns else []
-        connection = _connection(unit)
+        connection = core_connection(unit)
         dialect = connection.dialect.name
         cursor = connection.connection.cursor()
         try:
@@ -80,7 +81,7 @@ class DriverSQL:
             rows = [_bind(row, unit.dialect) for row in rows]
             unit.cursor.executemany(self._sql[unit.dialect], rows)
             return
-        connection = _connection(unit)
+        connection = core_connection(unit)
         dialect = connection.dialect.name
         cursor = connection.connection.cursor()
         try:
@@ -204,7 +205,7 @@ def next_counter(session: Session | Connection, name: str) -> int:
         .on_conflict_do_update(index_elements=["name"], set_={"value": CounterRow.value + 1})
         .returning(CounterRow.value)
     )
-    return int(_connection(session).execute(statement).scalar_one())
+    return int(core_connection(session).execute(statement).scalar_one())
 
 
 # --- serials, intents, certificates --------------------------------------------------------

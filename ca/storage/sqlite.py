@@ -118,5 +118,6 @@ class GatedConnection(sqlite3.Connection):
 
 
 def _is_file(database: Any) -> bool:
-    text = os.fspath(database)
-    return text not in ("", ":memory:") and not str(text).startswith("file:")
+    """A path, not an in-memory database or a ``file:`` URI (Delegato names neither)."""
+    text = str(os.fspath(database))
+    return text not in ("", ":memory:") and not text.startswith("file:")
