@@ -102,6 +102,7 @@ def serve(
     jobs = JobsProcess()
     # Inherited by every worker gunicorn forks, up to the configuration's most workers (64).
     serve_worker.TABLE = serve_worker.ConnectionTable(64)
+    serve_worker.PIN_CPUS = settings.pin_cpus
     options: dict[str, Any] = {
         "bind": f"{host or settings.host}:{port or settings.port}",
         "workers": workers or settings.workers,

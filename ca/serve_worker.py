@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import ctypes
 import multiprocessing
+import os
 import threading
 from typing import Any
 
@@ -53,6 +54,8 @@ class ConnectionTable:
 
 #: Set by `delegato serve` in the arbiter before any worker forks; None in a plain gunicorn.
 TABLE: ConnectionTable | None = None
+#: Set by `delegato serve` from ``[server] pin_cpus``.
+PIN_CPUS = False
 
 
 def assign_slot(server: Any, worker: Any) -> None:
@@ -113,3 +116,22 @@ class BalancedThreadWorker(ThreadWorker):
         if getattr(conn, "delegato_shed", False):
             with self._shed_lock:
                 self._shedding -= 1
+
+    def init_process(self) -> None:
+        pin_to_cpu(getattr(self, "delegato_slot", None))
+        super().init_process()
+
+
+def pin_to_cpu(slot: int | None) -> None:
+    """Keep this worker on one of the CPUs the server may use, chosen by its slot.
+
+    A gthread worker's threads take turns at the GIL at every database call. Across two cores
+    each handover is a cross-core wake-up and a cold cache (measured: 2.4 ms of CPU per
+    certificate with four threads unpinned, 1.8 ms pinned, 1.7 ms with one thread). Workers
+    share connections evenly (above), so one worker per CPU keeps the cores evenly busy.
+    """
+    if not PIN_CPUS or slot is None or not hasattr(os, "sched_setaffinity"):
+        return
+    allowed = sorted(os.sched_getaffinity(0))
+    if len(allowed) > 1:
+        os.sched_setaffinity(0, {allowed[slot % len(allowed)]})

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import http.client
+import os
 import re
 import threading
 import time
@@ -420,6 +421,9 @@ def test_persistent_connections_spread_over_both_workers(deployment: Deployment)
     assert len(by_worker) == 2, by_worker
     assert min(by_worker.values()) >= len(wanted) // 4, by_worker
     assert sum(closes.values()) <= 2 * clients, closes  # shedding settles; it does not churn
+    if len(os.sched_getaffinity(0)) > 1:  # [server] pin_cpus: one worker per CPU
+        cpus = [os.sched_getaffinity(pid) for pid in by_worker]
+        assert all(len(c) == 1 for c in cpus) and cpus[0] != cpus[1], cpus
 
 
 def test_logs_carry_request_ids_and_no_secrets(deployment: Deployment) -> None:

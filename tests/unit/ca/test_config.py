@@ -54,6 +54,8 @@ def test_round_trip_of_the_written_file(tmp_path):
         ('[repository]\ndir = "pub"\n', "repository.dir"),
         ("[repository]\ndirectory = 1\n", "repository.directory"),
         ('repository = "pub"\n', "repository"),
+        ("[server]\nthreads = 0\n", "server.threads"),
+        ('[server]\npin_cpus = "yes"\n', "server.pin_cpus"),
         ("not toml [", None),
     ],
 )

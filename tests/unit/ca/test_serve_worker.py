@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import multiprocessing
+import os
 from types import SimpleNamespace
 
 import pytest
@@ -60,3 +61,32 @@ def test_the_arbiter_hooks_hand_out_and_take_back_slots(monkeypatch):
     replacement = SimpleNamespace()
     serve_worker.assign_slot(server, replacement)
     assert replacement.delegato_slot == first.delegato_slot
+
+
+def _affinity_after_pin(pin: bool, slot: int | None) -> set[int]:
+    """The CPUs a forked child may use after pin_to_cpu (the test process itself stays free)."""
+    context = multiprocessing.get_context("fork")
+    answer = context.SimpleQueue()
+
+    def child() -> None:
+        serve_worker.PIN_CPUS = pin
+        serve_worker.pin_to_cpu(slot)
+        answer.put(os.sched_getaffinity(0))
+
+    process = context.Process(target=child)
+    process.start()
+    process.join(10)
+    return answer.get()
+
+
+def test_each_worker_keeps_to_the_cpu_its_slot_names():
+    allowed = sorted(os.sched_getaffinity(0))
+    for slot in range(3):
+        expected = {allowed[slot % len(allowed)]} if len(allowed) > 1 else set(allowed)
+        assert _affinity_after_pin(True, slot) == expected
+
+
+def test_pinning_off_or_outside_serve_leaves_the_cpus_alone():
+    allowed = os.sched_getaffinity(0)
+    assert _affinity_after_pin(False, 1) == allowed
+    assert _affinity_after_pin(True, None) == allowed  # a plain gunicorn: no slot
