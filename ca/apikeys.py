@@ -103,7 +103,7 @@ class ApiKeys:
         if recent is not None and recent[0] > time.monotonic():
             # Remembered: its organization and role are known; only revocation is read again,
             # so a key revoked by any process stops working at once.
-            with self._storage.read_connection() as unit:
+            with self._storage.driver_read() as unit:
                 if store.is_usable(unit, recent[1].key.id):
                     return recent[1]
         match = _TOKEN.fullmatch(token) if isinstance(token, str) else None

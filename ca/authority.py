@@ -86,6 +86,8 @@ class IssuedCertificate:
     chain: tuple[x509.Certificate, ...]  # leaf first, then SCA and intermediates, root omitted
     x5u: str
     issuer_id: str
+    tn_auth_list: TNAuthList | None  # as the certificate carries it
+    chain_tail_pem: bytes  # the issuer and the certificates above it, PEM, root omitted
 
     @property
     def not_before(self) -> dt.datetime:
@@ -97,7 +99,7 @@ class IssuedCertificate:
 
     @property
     def chain_pem(self) -> bytes:
-        return b"".join(c.public_bytes(serialization.Encoding.PEM) for c in self.chain)
+        return self.certificate.public_bytes(serialization.Encoding.PEM) + self.chain_tail_pem
 
 
 class CertificateAuthority:
@@ -220,6 +222,8 @@ class CertificateAuthority:
             chain=(certificate, issuer.certificate, *issuer.chain),
             x5u=self._config.certificate_url(hex_serial),
             issuer_id=issuer.id,
+            tn_auth_list=template.tn_auth_list,
+            chain_tail_pem=issuer.chain_pem,
         )
         # A publisher that fails raises: the certificate is stored, but its x5u is not served
         # where verifiers look, and the caller must hear it (`delegato publish` repairs).

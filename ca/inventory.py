@@ -17,7 +17,6 @@ from ca.authority import IssuedCertificate
 from ca.config import Config
 from ca.errors import CAError, ErrorKind
 from ca.issuers import IssuerDirectory
-from ca.oids import TN_AUTH_LIST
 from ca.ra import normalize_serial
 from ca.storage import repo
 from ca.storage.engine import Storage
@@ -85,7 +84,7 @@ class CertificateInventory:
             organization_id=organization_id,
             not_before=issued.not_before,
             not_after=issued.not_after,
-            tn_auth_list=_tn_auth_list(issued.certificate),
+            tn_auth_list=issued.tn_auth_list,
             chain_pem=issued.chain_pem,
             revocation=None,
         )
@@ -128,11 +127,3 @@ class CertificateInventory:
             chain_pem=leaf.public_bytes(serialization.Encoding.PEM) + issuer.chain_pem,
             revocation=record.revocation,
         )
-
-
-def _tn_auth_list(certificate: x509.Certificate) -> TNAuthList | None:
-    try:
-        ext = certificate.extensions.get_extension_for_oid(TN_AUTH_LIST)
-    except x509.ExtensionNotFound:
-        return None
-    return TNAuthList.from_der(ext.value.value)  # type: ignore[attr-defined]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import threading
 from dataclasses import dataclass
 
@@ -39,7 +40,7 @@ class IssuerInfo:
     def id(self) -> str:
         return self.record.id
 
-    @property
+    @functools.cached_property
     def chain_pem(self) -> bytes:
         """This issuer's certificate and the ones above it, root omitted (x5u tail)."""
         certs = (self.certificate, *self.chain)

@@ -26,6 +26,7 @@ from ca.issuance.template import CertificateTemplate, build
 from ca.keys import KeyManagers
 from ca.lint import run_lints
 from ca.tnauth import TNAuthList
+from ca.tnauth.der import tlv
 
 _lint_keys: dict[str, ec.EllipticCurvePrivateKey] = {}
 _lint_keys_lock = threading.Lock()
@@ -76,15 +77,6 @@ class IssuanceToken:
         return hashlib.sha256(self.tbs_certificate_bytes).hexdigest()
 
 
-def _tlv(tag: int, content: bytes) -> bytes:
-    """One DER TLV with a definite, minimal length (X.690 §8.1.3, §10.1)."""
-    size = len(content)
-    if size < 0x80:
-        return bytes((tag, size)) + content
-    octets = (size.bit_length() + 7) // 8
-    return bytes((tag, 0x80 | octets)) + size.to_bytes(octets, "big") + content
-
-
 def _tlv_bounds(der: bytes, offset: int) -> tuple[int, int]:
     """Where the contents of the DER TLV at ``offset`` start and end (definite length)."""
     first = der[offset + 1]
@@ -106,7 +98,7 @@ def signed_der(lint_der: bytes, tbs: bytes, signature: bytes) -> bytes:
     if end != len(lint_der) or lint_der[start:algorithm_at] != tbs:
         raise CAError(ErrorKind.INTERNAL, "the lint copy does not frame the linted TBS")
     algorithm = lint_der[algorithm_at : _tlv_bounds(lint_der, algorithm_at)[1]]
-    return _tlv(0x30, tbs + algorithm + _tlv(0x03, b"\x00" + signature))
+    return tlv(0x30, tbs + algorithm + tlv(0x03, b"\x00" + signature))
 
 
 class Issuer:

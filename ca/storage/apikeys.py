@@ -8,12 +8,11 @@ from __future__ import annotations
 import datetime as dt
 
 from sqlalchemy import select, update
-from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
 from ca.storage.models import ApiKeyRow
 from ca.storage.records import ApiKey
-from ca.storage.repo import DriverSQL
+from ca.storage.repo import DriverSQL, Unit
 
 
 def add_api_key(session: Session, key: ApiKey, secret_sha256: str) -> None:
@@ -62,7 +61,7 @@ def _api_key(row: ApiKeyRow) -> ApiKey:
 _KEY_REVOKED_AT = DriverSQL("SELECT revoked_at FROM api_keys WHERE id = :id")
 
 
-def is_usable(unit: Connection, key_id: str) -> bool:
+def is_usable(unit: Unit, key_id: str) -> bool:
     """Whether the key still exists unrevoked (one primary-key read on the driver, for
     remembered keys: every authenticated request makes it)."""
     rows = _KEY_REVOKED_AT.execute(unit, {"id": key_id})

@@ -104,6 +104,20 @@ class Storage:
             yield connection
 
     @contextmanager
+    def driver_read(self) -> Iterator[DriverTransaction]:
+        """The lightest read, for one statement: a pooled driver connection, no transaction of
+        its own (SQLite reads in autocommit; psycopg's implicit one is rolled back on return)."""
+        raw = self.engine.raw_connection()
+        try:
+            cursor = raw.cursor()
+            try:
+                yield DriverTransaction(self.engine.dialect.name, cursor)
+            finally:
+                cursor.close()
+        finally:
+            raw.close()  # back to the pool, reset (rolled back)
+
+    @contextmanager
     def connection(self) -> Iterator[Connection]:
         """A lighter unit of work for hot paths: a Core connection in a transaction, no ORM session.
 

@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 from ca.storage import Transaction
 from ca.storage.models import AssignmentRow, AssignmentSpanRow, DelegationRow, DelegationSpanRow
 from ca.storage.records import Grant, Span
-from ca.storage.repo import core_connection
+from ca.storage.repo import DriverSQL, Unit, read_datetime, unit_dialect
 
 SPAN_BLOCK = 1000
 #: Registry writers queue on this PostgreSQL advisory lock (SQLite writers already queue on
@@ -281,23 +281,41 @@ def spans_at(
     )
 
 
-def _holder_spans_query(kind: str) -> Any:
-    spec = KINDS[kind]
-    return select(*spec.span.__table__.columns).where(
-        spec.holder_column == bindparam("holder"),
-        spec.span.active_from <= bindparam("at"),
-        spec.span.active_until > bindparam("at"),
-    )
+#: Every span of one holder active at ``:at`` (a certificate request that names no numbers asks
+#: this), on the driver: (grant, holder, enterprise, shared, length, lo, hi, from, until, id).
+_HOLDER_SPANS = {
+    "assignment": DriverSQL(
+        "SELECT assignment_id, enterprise_id, enterprise_id, shared, length, lo, hi, "
+        "active_from, active_until, id FROM assignment_spans "
+        "WHERE enterprise_id = :holder AND active_from <= :at AND active_until > :at"
+    ),
+    "delegation": DriverSQL(
+        "SELECT delegation_id, bpo_id, enterprise_id, 0, length, lo, hi, "
+        "active_from, active_until, id FROM delegation_spans "
+        "WHERE bpo_id = :holder AND active_from <= :at AND active_until > :at"
+    ),
+}
 
 
-#: Built once: every certificate request that names no numbers asks this.
-_HOLDER_SPANS = {kind: _holder_spans_query(kind) for kind in KINDS}
-
-
-def holder_spans_at(unit: Transaction, kind: str, holder_id: str, at: dt.datetime) -> list[Span]:
-    """Every span of one holder active at ``at``, whatever its numbers (Core rows, no ORM)."""
-    rows = core_connection(unit).execute(_HOLDER_SPANS[kind], {"holder": holder_id, "at": at})
-    return [span_from_row(kind, row) for row in rows]
+def holder_spans_at(unit: Unit, kind: str, holder_id: str, at: dt.datetime) -> list[Span]:
+    """Every span of one holder active at ``at``, whatever its numbers."""
+    rows = _HOLDER_SPANS[kind].execute(unit, {"holder": holder_id, "at": at})
+    dialect = unit_dialect(unit)
+    return [
+        Span(
+            grant_id=row[0],
+            holder_id=row[1],
+            enterprise_id=row[2],
+            shared=bool(row[3]),
+            length=row[4],
+            lo=row[5],
+            hi=row[6],
+            active_from=read_datetime(row[7], dialect),
+            active_until=read_datetime(row[8], dialect),
+            id=row[9],
+        )
+        for row in rows
+    ]
 
 
 def spans_during(

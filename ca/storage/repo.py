@@ -48,6 +48,22 @@ def _dialect(unit: Session | Connection) -> str:
     return core_connection(unit).dialect.name
 
 
+def unit_dialect(unit: Unit) -> str:
+    """``sqlite`` or ``postgresql``, whatever kind of unit of work."""
+    return unit.dialect if isinstance(unit, DriverTransaction) else _dialect(unit)
+
+
+def read_datetime(value: Any, dialect: str) -> dt.datetime:
+    """A DATETIME column read on the driver, as UTCDateTime reads it: aware UTC.
+
+    SQLite hands back the naive UTC text written by ``_bind`` (or SQLAlchemy); psycopg an aware
+    datetime.
+    """
+    if dialect == "sqlite":
+        return dt.datetime.fromisoformat(value).replace(tzinfo=dt.UTC)
+    return value.astimezone(dt.UTC)
+
+
 class DriverSQL:
     """A hot statement run on the driver's cursor, in the unit's own transaction.
 

@@ -1,8 +1,12 @@
-"""A small DER reader that says exactly what is wrong and where (ITU-T X.690 §8, §10).
+"""A small DER reader that says exactly what is wrong and where (ITU-T X.690 §8, §10), and the
+two writers the issuance path needs.
 
 asn1crypto parses lazily and accepts BER, so it cannot tell a verifier *why* bytes are not DER.
 This reader walks TLVs by hand: definite, minimal lengths; single-byte tags; primitive strings;
 minimal INTEGERs. Every failure is a :class:`DERError` carrying the byte offset.
+
+The writers (:func:`tlv`, :func:`integer`) produce definite, minimal lengths and minimal
+INTEGERs; the test suite checks their output against asn1crypto's encoder.
 """
 
 from __future__ import annotations
@@ -159,3 +163,18 @@ def read_string(data: bytes, tlv: Header, what: str, expected: int) -> str:
     except UnicodeDecodeError as error:
         at = tlv.start + error.start
         raise DERError(at, f"{what}: invalid UTF-8 at byte {at}") from None
+
+
+def tlv(tag: int, content: bytes) -> bytes:
+    """One DER TLV with a single-octet tag and a definite, minimal length (X.690 §8.1.3, §10.1)."""
+    size = len(content)
+    if size < 0x80:
+        return bytes((tag, size)) + content
+    octets = (size.bit_length() + 7) // 8
+    return bytes((tag, 0x80 | octets)) + size.to_bytes(octets, "big") + content
+
+
+def integer(value: int) -> bytes:
+    """A DER INTEGER: two's complement in the fewest octets (X.690 §8.3.2)."""
+    size = (value + (value < 0)).bit_length() // 8 + 1
+    return tlv(INTEGER, value.to_bytes(size, "big", signed=True))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import random
 
+from asn1crypto import core as asn1crypto_core
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
@@ -14,10 +15,12 @@ from ca.tnauth import (
     TelephoneNumber,
     TNAuthList,
     TNRange,
+    asn1,
     decode_lenient,
     decode_strict,
     encode,
 )
+from ca.tnauth.der import integer as der_integer
 
 from .strategies import SMALL_LENGTHS, Model, model_of, number_text, small_numbers, tn_auth_lists
 from .vectors import KNOWN_ANSWERS
@@ -243,3 +246,36 @@ def mutated_encodings(draw: st.DrawFn) -> bytes:
 @given(mutated_encodings())
 def test_mutated_encodings_raise_only_caerror(data: bytes) -> None:
     _never_crashes(data)
+
+
+def _asn1crypto_der(tn_auth_list: TNAuthList) -> bytes:
+    """The same list through asn1crypto's encoder (ca.tnauth.asn1), the reference for encode()."""
+    items = []
+    for entry in tn_auth_list.entries:
+        if isinstance(entry, TNRange):
+            value = {"start": entry.start, "count": entry.count}
+            items.append(asn1.TNEntry(name="range", value=value))
+        elif isinstance(entry, TelephoneNumber):
+            items.append(asn1.TNEntry(name="one", value=entry.value))
+        else:
+            items.append(asn1.TNEntry(name="spc", value=entry))
+    return bytes(asn1.TNAuthorizationList(items).dump())
+
+
+@given(tn_auth_lists(min_size=1, max_size=40))
+def test_the_direct_encoder_agrees_with_asn1crypto(tn_auth_list: TNAuthList) -> None:
+    assert encode(tn_auth_list) == _asn1crypto_der(tn_auth_list)
+
+
+def test_long_lengths_and_wide_counts_agree_with_asn1crypto() -> None:
+    counts = [2, 127, 128, 255, 256, 65_535, 65_536, 10**9]
+    ranges = [TNRange(f"1202555{n:04d}", count) for n, count in enumerate(counts)]
+    many = TNAuthList([*ranges, *(TelephoneNumber(f"1303555{n:04d}") for n in range(300))])
+    der = encode(many)
+    assert der[1] == 0x82  # a list this long needs a two-octet length
+    assert der == _asn1crypto_der(many)
+
+
+@given(st.integers(min_value=-(2**70), max_value=2**70))
+def test_der_integer_is_minimal_twos_complement(value: int) -> None:
+    assert der_integer(value) == asn1crypto_core.Integer(value).dump()
