@@ -29,10 +29,27 @@ _MAX_RULE = 200
 
 @cache
 def _validator(schema_name: str) -> Draft202012Validator:
+    """A validator of the published component schema itself, not of a ``$ref`` to it: looking
+    the reference up again on every request cost more than the validation. The component's own
+    references (``#/components/...``) are made absolute so they still resolve in the document."""
     resource = Resource.from_contents(document(), default_specification=DRAFT202012)
     registry: Registry = Registry().with_resource(DOCUMENT_URI, resource)
-    schema = {"$ref": f"{DOCUMENT_URI}#/components/schemas/{schema_name}"}
+    schema = _absolute_refs(document()["components"]["schemas"][schema_name])
     return Draft202012Validator(schema, registry=registry)
+
+
+def _absolute_refs(node: Any) -> Any:
+    """A copy of ``node`` whose document-local ``$ref``s name the document's URI."""
+    if isinstance(node, dict):
+        return {
+            key: f"{DOCUMENT_URI}{value}"
+            if key == "$ref" and isinstance(value, str) and value.startswith("#")
+            else _absolute_refs(value)
+            for key, value in node.items()
+        }
+    if isinstance(node, list):
+        return [_absolute_refs(item) for item in node]
+    return node
 
 
 def json_body(schema_name: str) -> dict[str, Any]:
