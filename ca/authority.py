@@ -2,6 +2,8 @@
 
 A crash between steps leaves an intent without a certificate, never a certificate without a
 record: the serial is reserved and the linted copy stored (and committed) before the real key signs.
+Both writes go through the storage's group commit: concurrent issuances share a transaction, and
+each step still waits for its own commit before going on.
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ from ca.issuance.serials import draw_serial, serial_hex
 from ca.issuance.template import CertificateTemplate, subject_name
 from ca.issuers import IssuerDirectory, IssuerInfo
 from ca.storage import repo
-from ca.storage.engine import Storage
+from ca.storage.engine import DriverTransaction, Storage
 from ca.storage.records import CertificateRecord, Intent
 from ca.tnauth import TNAuthList
 
@@ -153,69 +155,70 @@ class CertificateAuthority:
         hex_serial = serial_hex(serial)
 
         # 4. Store the lint copy as the record of intent and audit "signing", durably.
-        with self._storage.driver_transaction() as unit:
-            repo.add_intent(
-                unit,
-                Intent(
-                    serial=hex_serial,
-                    issuer_id=issuer.id,
-                    organization_id=order.organization_id,
-                    profile=self._profile.name,
-                    lint_der=token.lint_der,
-                    tbs_sha256=token.tbs_sha256,
-                    created_at=now,
-                ),
-            )
+        intent = Intent(
+            serial=hex_serial,
+            issuer_id=issuer.id,
+            organization_id=order.organization_id,
+            profile=self._profile.name,
+            lint_der=token.lint_der,
+            tbs_sha256=token.tbs_sha256,
+            created_at=now,
+        )
+        signing = {
+            "issuer": issuer.id,
+            "organization": order.organization_id,
+            "tn_auth_list": template.tn_auth_list.to_json() if template.tn_auth_list else [],
+            "not_before": not_before.isoformat(),
+            "not_after": not_after.isoformat(),
+            "tbs_sha256": token.tbs_sha256,
+            "evidence": order.evidence,
+        }
+
+        def store_intent(unit: DriverTransaction) -> None:
+            repo.add_intent(unit, intent)
             self._audit.record(
                 unit,
                 actor=order.actor,
                 action="certificate.signing",
                 object_type="certificate",
                 object_id=hex_serial,
-                details={
-                    "issuer": issuer.id,
-                    "organization": order.organization_id,
-                    "tn_auth_list": template.tn_auth_list.to_json()
-                    if template.tn_auth_list
-                    else [],
-                    "not_before": not_before.isoformat(),
-                    "not_after": not_after.isoformat(),
-                    "tbs_sha256": token.tbs_sha256,
-                    "evidence": order.evidence,
-                },
+                details=signing,
             )
+
+        # Concurrent issuances share the transaction and its commit (ca/storage/group_commit.py);
+        # each returns only once its own write is committed.
+        self._storage.write_together(store_intent)
 
         # 5. Sign with the real key (the token is single-use and bound to this issuer).
         certificate = issuer.signer.issue(token)
 
         # 6. The signed TBS equals the linted TBS (checked in issue()); store, audit, publish.
-        with self._storage.driver_transaction() as unit:
-            repo.add_certificate(
-                unit,
-                CertificateRecord(
-                    serial=hex_serial,
-                    issuer_id=issuer.id,
-                    organization_id=order.organization_id,
-                    profile=self._profile.name,
-                    der=certificate.public_bytes(serialization.Encoding.DER),
-                    tn_auth_list_der=template.tn_auth_list.to_der()
-                    if template.tn_auth_list
-                    else None,
-                    not_before=not_before,
-                    not_after=not_after,
-                    issued_at=now,
-                ),
-                template.tn_auth_list.intervals() if template.tn_auth_list else (),
-                order.basis,
-            )
+        record = CertificateRecord(
+            serial=hex_serial,
+            issuer_id=issuer.id,
+            organization_id=order.organization_id,
+            profile=self._profile.name,
+            der=certificate.public_bytes(serialization.Encoding.DER),
+            tn_auth_list_der=template.tn_auth_list.to_der() if template.tn_auth_list else None,
+            not_before=not_before,
+            not_after=not_after,
+            issued_at=now,
+        )
+        intervals = tuple(template.tn_auth_list.intervals()) if template.tn_auth_list else ()
+        signed = {"issuer": issuer.id, "tbs_sha256": token.tbs_sha256}
+
+        def store_certificate(unit: DriverTransaction) -> None:
+            repo.add_certificate(unit, record, intervals, order.basis)
             self._audit.record(
                 unit,
                 actor=order.actor,
                 action="certificate.signed",
                 object_type="certificate",
                 object_id=hex_serial,
-                details={"issuer": issuer.id, "tbs_sha256": token.tbs_sha256},
+                details=signed,
             )
+
+        self._storage.write_together(store_certificate)
         issued = IssuedCertificate(
             serial=hex_serial,
             certificate=certificate,

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from alembic import command
 from alembic.config import Config as AlembicConfig
@@ -15,9 +15,11 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from ca.errors import CAError, ErrorKind
+from ca.storage.group_commit import GroupCommit
 from ca.storage.sqlite import GatedConnection
 
 MIGRATIONS = Path(__file__).with_name("migrations")
+T = TypeVar("T")
 
 
 def _sqlite_engine(url: str) -> Engine:
@@ -80,6 +82,14 @@ class Storage:
         self._readers = sessionmaker(
             self.engine.execution_options(delegato_readonly=True), expire_on_commit=False
         )
+        self._group = GroupCommit(self.driver_transaction)
+
+    def write_together(self, work: Callable[[DriverTransaction], T]) -> T:
+        """Run ``work`` in a writing transaction on the driver and return its result once
+        committed; concurrent callers in this process share the transaction and its commit
+        (``ca.storage.group_commit``). ``work`` only writes through the unit it is given, and
+        may run twice: alone again after a shared transaction it was part of rolled back."""
+        return self._group.run(work)
 
     @property
     def dialect(self) -> str:

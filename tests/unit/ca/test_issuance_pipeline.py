@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import threading
 
 import pytest
 from cryptography import x509
@@ -305,3 +306,33 @@ def test_a_p384_issuer_signs_the_linted_tbs_with_sha384():
     certificate.verify_directly_issued_by(issuer_certificate)
     assert certificate.signature_hash_algorithm.name == "sha384"
     assert certificate.tbs_certificate_bytes == token.lint_certificate.tbs_certificate_bytes
+
+
+def test_concurrent_issuances_are_each_stored_with_an_unbroken_audit_chain(services, enterprise):
+    """Issuances in flight together share write transactions (group commit): each certificate
+    still has its intent, its record and its two audit events, and the chain verifies."""
+    issued, failures = [], []
+
+    def issue() -> None:
+        try:
+            for _ in range(4):
+                issued.append(services.ra.request_certificate(_request(services, enterprise.id)))
+        except Exception as exc:  # pragma: no cover - reported by the assertion below
+            failures.append(exc)
+
+    threads = [threading.Thread(target=issue) for _ in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    assert failures == [] and len({c.serial for c in issued}) == 24
+    with services.storage.read() as session:
+        for certificate in issued:
+            assert repo.get_intent(session, certificate.serial) is not None
+            stored = repo.get_certificate(session, certificate.serial)
+            assert stored is not None and stored.der == certificate.certificate.public_bytes(
+                serialization.Encoding.DER
+            )
+            actions = [e.action for e in audit_store.audit_events_for(session, certificate.serial)]
+            assert actions == ["certificate.signing", "certificate.signed"]
+        assert services.audit.verify(session).ok
