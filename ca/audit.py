@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -18,6 +17,7 @@ from ca.clock import Clock
 from ca.storage import Session
 from ca.storage import audit as store
 from ca.storage.audit import canonical_json
+from ca.storage.engine import DriverTransaction
 from ca.storage.records import AuditEvent
 from ca.storage.repo import Unit
 
@@ -83,27 +83,51 @@ class AuditLog:
         object_type: str,
         object_id: str,
         details: Mapping[str, Any] | None = None,
-    ) -> AuditEvent:
-        """Append one event; it becomes visible (and the head moves) when the caller commits."""
-        seq, previous_hash = store.advance_audit_head(session)
-        details_json = canonical_json(details or {})
+    ) -> None:
+        """Append one event; it becomes visible (and the head moves) when the caller commits.
+
+        On a driver transaction the events of the whole transaction are appended together just
+        before its commit, in the order recorded, with one move of the head: a transaction
+        shared by several issuances (group commit) moves the head once.
+        """
+        event = (actor, action, object_type, object_id, canonical_json(details or {}))
+        if isinstance(session, DriverTransaction):
+            pending = session.pending.get("audit")
+            if pending is None:
+                pending = session.pending["audit"] = []
+                session.before_commit.append(self._append_pending)
+            pending.append(event)
+            return
+        self._append(session, [event])
+
+    def _append_pending(self, unit: DriverTransaction) -> None:
+        self._append(unit, unit.pending.pop("audit", []))
+
+    def _append(self, session: Unit, events: list[tuple[str, str, str, str, str]]) -> None:
+        if not events:
+            return
+        seq, previous_hash = store.advance_audit_head(session, len(events))
         at = self._clock.now()
-        event = AuditEvent(
-            seq=seq,
-            at=at,
-            actor=actor,
-            action=action,
-            object_type=object_type,
-            object_id=object_id,
-            details=json.loads(details_json),
-            prev_hash=previous_hash,
-            # Built once, hash included: dataclasses.replace() would cost as much as the hash.
-            hash=_chain_hash(
+        rows: list[dict[str, object]] = []
+        for actor, action, object_type, object_id, details_json in events:
+            digest = _chain_hash(
                 seq, at, actor, action, object_type, object_id, previous_hash, details_json
-            ),
-        )
-        store.append_audit_event(session, event, details_json)
-        return event
+            )
+            rows.append(
+                {
+                    "seq": seq,
+                    "at": at,
+                    "actor": actor,
+                    "action": action,
+                    "object_type": object_type,
+                    "object_id": object_id,
+                    "details": details_json,
+                    "prev_hash": previous_hash,
+                    "hash": digest,
+                }
+            )
+            seq, previous_hash = seq + 1, digest
+        store.append_audit_events(session, rows)
 
     def verify(self, session: Session) -> AuditVerification:
         """Walk the chain from genesis; report the first break of each kind."""

@@ -19,7 +19,7 @@ _INSERT_AUDIT_EVENT = DriverSQL(
     "VALUES (:seq, :at, :actor, :action, :object_type, :object_id, :details, :prev_hash, :hash)"
 )
 _ADVANCE_AUDIT_HEAD = DriverSQL(
-    "UPDATE audit_head SET seq = seq + 1 WHERE id = 1 RETURNING seq, hash"
+    "UPDATE audit_head SET seq = seq + :count WHERE id = 1 RETURNING seq, hash"
 )
 _SET_AUDIT_HASH = DriverSQL("UPDATE audit_head SET hash = :hash WHERE id = 1")
 
@@ -29,31 +29,25 @@ def canonical_json(value: object) -> str:
     return json.dumps(value, sort_keys=True, separators=(",", ":"), default=str)
 
 
-def advance_audit_head(unit: Unit) -> tuple[int, str]:
-    """Claim the next sequence number; the head row stays locked until commit.
+def advance_audit_head(unit: Unit, count: int = 1) -> tuple[int, str]:
+    """Claim the next ``count`` sequence numbers; the head row stays locked until commit.
 
-    Returns (new seq, previous hash). One UPDATE both locks and advances, so appenders queue here
-    and the chain never forks; ``append_audit_event`` then records the new hash.
+    Returns (the first claimed seq, the hash before it). One UPDATE both locks and advances, so
+    appenders queue here and the chain never forks; ``append_audit_events`` then records the
+    events and the new hash.
     """
-    ((seq, previous_hash),) = _ADVANCE_AUDIT_HEAD.execute(unit)
-    return int(seq), str(previous_hash)
+    ((last, previous_hash),) = _ADVANCE_AUDIT_HEAD.execute(unit, {"count": count})
+    return int(last) - count + 1, str(previous_hash)
 
 
-def append_audit_event(unit: Unit, event: AuditEvent, details_json: str | None = None) -> None:
-    """Insert ``event`` and move the head to it; ``details_json`` is its canonical details text."""
-    row = {
-        "seq": event.seq,
-        "at": event.at,
-        "actor": event.actor,
-        "action": event.action,
-        "object_type": event.object_type,
-        "object_id": event.object_id,
-        "details": details_json or canonical_json(event.details),
-        "prev_hash": event.prev_hash,
-        "hash": event.hash,
-    }
-    _INSERT_AUDIT_EVENT.execute(unit, row)
-    _SET_AUDIT_HASH.execute(unit, {"hash": event.hash})
+def append_audit_events(unit: Unit, rows: list[dict[str, object]]) -> None:
+    """Insert events (rows of the audit_events columns, ``details`` as canonical JSON text) that
+    follow the head, in order, and move the head's hash to the last of them."""
+    if len(rows) == 1:
+        _INSERT_AUDIT_EVENT.execute(unit, rows[0])
+    else:
+        _INSERT_AUDIT_EVENT.execute_many(unit, rows)
+    _SET_AUDIT_HASH.execute(unit, {"hash": rows[-1]["hash"]})
 
 
 def audit_head(session: Session) -> tuple[int, str]:

@@ -62,11 +62,16 @@ class DriverTransaction:
     a session.
     """
 
-    __slots__ = ("cursor", "dialect")
+    __slots__ = ("before_commit", "cursor", "dialect", "pending")
 
     def __init__(self, dialect: str, cursor: Any) -> None:
         self.dialect = dialect
         self.cursor = cursor
+        #: Run in order just before the commit, in the transaction (the audit trail appends the
+        #: events of the whole transaction there, with one move of its head).
+        self.before_commit: list[Callable[[DriverTransaction], None]] = []
+        #: What those hooks will write, by owner (``"audit"``: the events recorded so far).
+        self.pending: dict[str, list[Any]] = {}
 
 
 class Storage:
@@ -151,7 +156,10 @@ class Storage:
                 if dialect == "sqlite":
                     gated: Any = raw.driver_connection  # a GatedConnection
                     gated.begin_immediate()
-                yield DriverTransaction(dialect, cursor)
+                unit = DriverTransaction(dialect, cursor)
+                yield unit
+                for hook in unit.before_commit:
+                    hook(unit)
             except BaseException:
                 raw.rollback()
                 raise
