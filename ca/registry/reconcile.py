@@ -24,7 +24,7 @@ from ca.storage import Session, repo
 from ca.storage import registry as store
 from ca.storage.engine import Storage
 from ca.storage.records import Organization, Revocation
-from ca.storage.registry_queries import live_certificates
+from ca.storage.registry_queries import LiveCertificate, live_certificates
 from ca.tnauth import TNAuthList
 
 #: Why a right ended -> how a certificate resting on it is revoked (RFC 5280 §5.3.1). The holder
@@ -76,8 +76,16 @@ class Reconciler:
             store.lock_registry(session)
             self._end_expired(session, now, actor, report)
             self._narrow_delegations(session, now, actor, report)
-        with self._storage.transaction() as session:
-            issuers = self._revoke_unauthorized(session, now, holders, actor, report)
+        # Look at every live certificate in a read transaction: issuance never waits for the scan
+        # (on SQLite a write transaction would hold the database's one write lock throughout,
+        # seconds at tens of thousands of certificates). Only the certificates found wanting are
+        # revoked, in a short write transaction that checks each of them again.
+        with self._storage.read() as session:
+            candidates = _unauthorized(session, now, holders)
+        issuers: set[str] = set()
+        if candidates:
+            with self._storage.transaction() as session:
+                issuers = self._revoke_unauthorized(session, candidates, now, actor, report)
         for issuer_id in sorted(issuers):
             self._crls.generate(issuer_id, actor=actor)
             report.crls.append(issuer_id)
@@ -130,28 +138,22 @@ class Reconciler:
     def _revoke_unauthorized(
         self,
         session: Session,
+        candidates: list[LiveCertificate],
         now: dt.datetime,
-        holders: Sequence[str] | None,
         actor: str,
         report: ReconcileReport,
     ) -> set[str]:
-        scope_holders = None if holders is None else _with_bpos(session, holders, now)
+        """Revoke the candidates the registry still does not authorize (it may have changed
+        since the scan: a certificate covered again is left alone)."""
         issuers: set[str] = set()
-        by_holder: dict[str, TNAuthList | None] = {}
-        for cert in live_certificates(session, now, scope_holders):
-            if cert.basis == "operator" or cert.tn_auth_list_der is None:
-                continue  # an audited operator override is not the registry's to undo
-            assert cert.organization_id is not None
-            holder = repo.get_organization(session, cert.organization_id)
-            if holder is None or holder.kind not in ("enterprise", "bpo"):
-                continue
+        coverage = _Coverage(session, now)
+        for cert in candidates:
+            assert cert.organization_id is not None and cert.tn_auth_list_der is not None
+            holder, covered = coverage.of(cert.organization_id)
             scope = TNAuthList.from_der(cert.tn_auth_list_der)
-            if holder.id not in by_holder:
-                by_holder[holder.id] = _coverage(session, holder, now)
-            coverage = by_holder[holder.id]
-            if coverage is not None and coverage.encompasses(scope):
+            if holder is None or (covered is not None and covered.encompasses(scope)):
                 continue
-            lost = scope if coverage is None else scope.difference(coverage)
+            lost = scope if covered is None else scope.difference(covered)
             reason = _reason_for(session, holder, lost)
             revoked = repo.add_revocation_if_absent(
                 session,
@@ -185,6 +187,46 @@ class Reconciler:
             )
             issuers.add(cert.issuer_id)
         return issuers
+
+
+class _Coverage:
+    """Each delegate holder's organization and the numbers it may use now, asked once."""
+
+    def __init__(self, session: Session, now: dt.datetime) -> None:
+        self._session = session
+        self._now = now
+        self._known: dict[str, tuple[Organization | None, TNAuthList | None]] = {}
+
+    def of(self, organization_id: str) -> tuple[Organization | None, TNAuthList | None]:
+        """(the holder, its coverage); holder None when it is no enterprise or BPO."""
+        found = self._known.get(organization_id)
+        if found is None:
+            holder = repo.get_organization(self._session, organization_id)
+            if holder is None or holder.kind not in ("enterprise", "bpo"):
+                found = (None, None)
+            else:
+                found = (holder, _coverage(self._session, holder, self._now))
+            self._known[organization_id] = found
+        return found
+
+
+def _unauthorized(
+    session: Session, now: dt.datetime, holders: Sequence[str] | None
+) -> list[LiveCertificate]:
+    """Live registry-based certificates whose numbers are not all authorized now."""
+    scope_holders = None if holders is None else _with_bpos(session, holders, now)
+    coverage = _Coverage(session, now)
+    found = []
+    for cert in live_certificates(session, now, scope_holders):
+        if cert.basis == "operator" or cert.tn_auth_list_der is None:
+            continue  # an audited operator override is not the registry's to undo
+        assert cert.organization_id is not None
+        holder, covered = coverage.of(cert.organization_id)
+        if holder is None:
+            continue
+        if covered is None or not covered.encompasses(TNAuthList.from_der(cert.tn_auth_list_der)):
+            found.append(cert)
+    return found
 
 
 def _coverage(session: Session, holder: Organization, now: dt.datetime) -> TNAuthList | None:

@@ -3,6 +3,8 @@ longer authorized, republishes CRLs — and a second run changes nothing."""
 
 from __future__ import annotations
 
+import threading
+
 from cryptography import x509
 
 from ca.storage import audit as audit_store
@@ -90,3 +92,36 @@ def test_a_certificate_revoked_a_moment_ago_is_not_revoked_twice(services):
     with services.storage.transaction() as session:
         assert repo.add_revocation_if_absent(session, second) is False
         assert repo.get_certificate(session, serial).revocation.reason == "superseded"
+
+
+def test_issuance_goes_on_while_reconciliation_looks_at_every_certificate(services, monkeypatch):
+    """The scan of live certificates is a read: a certificate request made meanwhile is answered
+    at once, not after the scan (on SQLite a writing scan would hold the one write lock)."""
+    from ca.registry import reconcile as reconcile_module
+    from tests.conftest import enterprise_holding
+
+    holder = enterprise_holding(services)
+    issue(services, holder, "12025550100")
+    scanning, finish = threading.Event(), threading.Event()
+    original = reconcile_module.live_certificates
+
+    def paused_scan(*args, **kwargs):
+        rows = original(*args, **kwargs)
+        scanning.set()
+        finish.wait(30)
+        return rows
+
+    monkeypatch.setattr(reconcile_module, "live_certificates", paused_scan)
+    reconciling = threading.Thread(target=services.reconciler.reconcile)
+    reconciling.start()
+    try:
+        assert scanning.wait(30)
+        issued: list[x509.Certificate] = []
+        requester = threading.Thread(target=lambda: issued.append(issue(services, holder, "12025550101")))
+        requester.start()
+        requester.join(20)  # the scan is still paused: only a request that does not wait returns
+        assert issued, "the certificate request waited for the reconciliation scan"
+    finally:
+        finish.set()
+        reconciling.join(30)
+    assert revocation(services, issued[0]) is None
