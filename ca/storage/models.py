@@ -119,6 +119,11 @@ class CertificateRow(Base):
     not_before: Mapped[dt.datetime] = mapped_column(UTCDateTime)
     not_after: Mapped[dt.datetime] = mapped_column(UTCDateTime, index=True)
     issued_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    # On what a delegate certificate was issued: "registry" (the registry's word) or "operator"
+    # (an audited override, with its reason); NULL for SP and CA certificates. Columns, not a
+    # table keyed by serial: that was one more random page per issuance (migration 0005).
+    basis: Mapped[str | None] = mapped_column(String(20))
+    basis_reason: Mapped[str | None] = mapped_column(Text)
 
 
 class CertificateRangeRow(Base):
@@ -127,7 +132,9 @@ class CertificateRangeRow(Base):
     __tablename__ = "certificate_ranges"
     __table_args__ = (Index("ix_certificate_ranges_lookup", "length", "lo", "hi"),)
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    serial: Mapped[str] = mapped_column(ForeignKey("certificates.serial"), index=True)
+    # Not indexed by serial: nothing reads ranges by certificate, and certificates are never
+    # deleted (migration 0005).
+    serial: Mapped[str] = mapped_column(ForeignKey("certificates.serial"))
     length: Mapped[int] = mapped_column(Integer)
     lo: Mapped[int] = mapped_column(BigInteger)
     hi: Mapped[int] = mapped_column(BigInteger)
@@ -281,15 +288,6 @@ class DelegationSpanRow(Base):
     hi: Mapped[int] = mapped_column(BigInteger)
     active_from: Mapped[dt.datetime] = mapped_column(UTCDateTime)
     active_until: Mapped[dt.datetime] = mapped_column(UTCDateTime)
-
-
-class CertificateBasisRow(Base):
-    """On what a certificate was issued: the registry's word, or an operator override."""
-
-    __tablename__ = "certificate_bases"
-    serial: Mapped[str] = mapped_column(ForeignKey("certificates.serial"), primary_key=True)
-    basis: Mapped[str] = mapped_column(String(20))  # registry | operator
-    reason: Mapped[str | None] = mapped_column(Text)
 
 
 class LeaseRow(Base):

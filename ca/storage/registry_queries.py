@@ -16,7 +16,6 @@ from sqlalchemy.orm import Session, aliased
 from ca.storage.models import (
     AssignmentRow,
     AssignmentSpanRow,
-    CertificateBasisRow,
     CertificateRangeRow,
     CertificateRow,
     OrganizationRow,
@@ -155,10 +154,9 @@ def live_certificates(
             CertificateRow.tn_auth_list_der,
             CertificateRow.not_before,
             CertificateRow.not_after,
-            CertificateBasisRow.basis,
+            CertificateRow.basis,
         )
         .outerjoin(RevocationRow, RevocationRow.serial == CertificateRow.serial)
-        .outerjoin(CertificateBasisRow, CertificateBasisRow.serial == CertificateRow.serial)
         .where(
             CertificateRow.not_after > now,
             RevocationRow.serial.is_(None),
@@ -196,11 +194,10 @@ def certificates_covering(session: Session, length: int, number: int) -> list[Ce
             CertificateRow.not_after,
             RevocationRow.revoked_at,
             RevocationRow.reason,
-            CertificateBasisRow.basis,
+            CertificateRow.basis,
         )
         .join(CertificateRangeRow, CertificateRangeRow.serial == CertificateRow.serial)
         .outerjoin(RevocationRow, RevocationRow.serial == CertificateRow.serial)
-        .outerjoin(CertificateBasisRow, CertificateBasisRow.serial == CertificateRow.serial)
         .where(
             CertificateRangeRow.length == length,
             CertificateRangeRow.lo <= number,

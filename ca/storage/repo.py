@@ -134,14 +134,12 @@ _INSERT_INTENT = DriverSQL(
 )
 _INSERT_CERTIFICATE = DriverSQL(
     "INSERT INTO certificates (serial, issuer_id, organization_id, profile, der, tn_auth_list_der, "
-    "not_before, not_after, issued_at) VALUES (:serial, :issuer_id, :organization_id, :profile, :der, "
-    ":tn_auth_list_der, :not_before, :not_after, :issued_at)"
+    "not_before, not_after, issued_at, basis, basis_reason) VALUES (:serial, :issuer_id, "
+    ":organization_id, :profile, :der, :tn_auth_list_der, :not_before, :not_after, :issued_at, "
+    ":basis, :basis_reason)"
 )
 _INSERT_RANGE = DriverSQL(
     "INSERT INTO certificate_ranges (serial, length, lo, hi) VALUES (:serial, :length, :lo, :hi)"
-)
-_INSERT_BASIS = DriverSQL(
-    "INSERT INTO certificate_bases (serial, basis, reason) VALUES (:serial, :basis, :reason)"
 )
 #: Multi-row reservations by batch size (a pool uses one or two sizes).
 _RESERVE_SERIALS: dict[int, DriverSQL] = {}
@@ -269,9 +267,8 @@ def add_certificate(
     """The certificate, its number ranges and (for delegate certificates) the basis it was
     issued on — the registry's word or an operator's audited override — in one unit of work."""
     values = {k: v for k, v in cert.__dict__.items() if k != "revocation"}
+    values["basis"], values["basis_reason"] = basis if basis is not None else (None, None)
     _INSERT_CERTIFICATE.execute(unit, values)
-    if basis is not None:
-        _INSERT_BASIS.execute(unit, {"serial": cert.serial, "basis": basis[0], "reason": basis[1]})
     rows = [{"serial": cert.serial, "length": n, "lo": lo, "hi": hi} for n, lo, hi in intervals]
     if rows:
         _INSERT_RANGE.execute_many(unit, rows)
