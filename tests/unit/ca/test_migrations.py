@@ -34,6 +34,15 @@ def test_the_migrated_schema_is_the_models_schema(database_url):
     assert differences == []
 
 
+#: (serial, basis, operator's reason) of three certificates; the last was issued without a basis.
+BASES = [("a1", "registry", None), ("b2", "operator", "court order 12/7"), ("c3", None, None)]
+
+
+def _rows(connection: sa.Connection, columns_from: str) -> list[tuple[object, ...]]:
+    query = f"SELECT serial, {columns_from} ORDER BY serial"
+    return [tuple(row) for row in connection.execute(sa.text(query))]
+
+
 def test_0005_moves_each_certificates_basis_onto_it_and_back(database_url):
     storage = Storage(database_url)
     try:
@@ -47,11 +56,7 @@ def test_0005_moves_each_certificates_basis_onto_it_and_back(database_url):
                 ),
                 {"der": b"\x00", "active": True, "at": AT},
             )
-            for serial, basis, reason in (
-                ("a1", "registry", None),
-                ("b2", "operator", "court order 12/7"),
-                ("c3", None, None),
-            ):
+            for serial, basis, reason in BASES:
                 connection.execute(
                     sa.text(
                         "INSERT INTO serials (serial, issuer_id, reserved_at) VALUES (:s, 'sca', :at)"
@@ -74,22 +79,9 @@ def test_0005_moves_each_certificates_basis_onto_it_and_back(database_url):
                         {"s": serial, "b": basis, "r": reason},
                     )
             command.upgrade(_alembic(storage, connection), "0005")
-            moved = connection.execute(
-                sa.text("SELECT serial, basis, basis_reason FROM certificates ORDER BY serial")
-            ).all()
-            assert [tuple(row) for row in moved] == [
-                ("a1", "registry", None),
-                ("b2", "operator", "court order 12/7"),
-                ("c3", None, None),
-            ]
+            assert _rows(connection, "basis, basis_reason FROM certificates") == BASES
             assert "certificate_bases" not in sa.inspect(connection).get_table_names()
             command.downgrade(_alembic(storage, connection), "0004")
-            back = connection.execute(
-                sa.text("SELECT serial, basis, reason FROM certificate_bases ORDER BY serial")
-            ).all()
-            assert [tuple(row) for row in back] == [
-                ("a1", "registry", None),
-                ("b2", "operator", "court order 12/7"),
-            ]
+            assert _rows(connection, "basis, reason FROM certificate_bases") == BASES[:2]
     finally:
         storage.dispose()
