@@ -105,17 +105,7 @@ def _creating(
         if len(lines) == 10_000:
             digest.update("".join(lines).encode())
             lines.clear()
-        yield NewAssignment(
-            ids[index],
-            grantor,
-            holder,
-            keys[index],
-            start,
-            max(start, now),
-            expires_at,
-            evidence,
-            spans_of(intervals),
-        )
+        yield _new_assignment(requests[index], ids[index], keys[index], now)
     digest.update("".join(lines).encode())
 
 
@@ -192,21 +182,24 @@ def _new_assignments(
     now: dt.datetime,
 ) -> list[NewAssignment]:
     """The rows of the assignments these requests create."""
-    rows = []
-    for index in indexes:
-        grantor, holder, intervals, expires_at, valid_from, evidence, _ = requests[index]
-        start = valid_from or now
-        rows.append(
-            NewAssignment(
-                ids[index],
-                grantor,
-                holder,
-                keys[index],
-                start,
-                max(start, now),
-                expires_at,
-                evidence,
-                spans_of(intervals),
-            )
-        )
-    return rows
+    return [_new_assignment(requests[index], ids[index], keys[index], now) for index in indexes]
+
+
+def _new_assignment(
+    request: GrantRequest, grant_id: str, key: str, now: dt.datetime
+) -> NewAssignment:
+    """The row of the assignment one request creates: valid from the request's start (``now``
+    when it names none); its spans' record of activity begins no earlier than ``now``."""
+    grantor, holder, intervals, expires_at, valid_from, evidence, _ = request
+    start = valid_from or now
+    return NewAssignment(
+        grant_id,
+        grantor,
+        holder,
+        key,
+        start,
+        max(start, now),
+        expires_at,
+        evidence,
+        spans_of(intervals),
+    )
