@@ -16,6 +16,7 @@ import fcntl
 import os
 import sqlite3
 import threading
+import weakref
 from typing import Any
 
 #: How long a writer waits for the other threads of its process before "database is locked".
@@ -121,3 +122,85 @@ def _is_file(database: Any) -> bool:
     """A path, not an in-memory database or a ``file:`` URI (Delegato names neither)."""
     text = str(os.fspath(database))
     return text not in ("", ":memory:") and not text.startswith("file:")
+
+
+def prepare_connection(connection: sqlite3.Connection) -> None:
+    """What every Delegato connection to SQLite runs first: WAL, foreign keys, a busy timeout,
+    and transaction control taken from the sqlite3 module (the caller says BEGIN)."""
+    connection.isolation_level = None
+    cursor = connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.close()
+
+
+class ThreadConnections:
+    """Each thread's own connection to one database file, for the issuance hot path.
+
+    Checking a connection out of SQLAlchemy's pool and back (events, the pool's record, the
+    reset on return) costs more than the one or few statements of a hot unit of work, and an
+    issuance makes four. SQLite connections are cheap and never go stale, so each thread keeps
+    one, prepared like the pool's. A thread's connection closes when the thread ends or
+    :meth:`close_all` runs; a forked child never touches its parent's, it opens its own; a
+    connection that cannot even roll back is closed and replaced.
+    """
+
+    def __init__(self, path: str) -> None:
+        self._path = path
+        self._local = threading.local()
+        self._lock = threading.Lock()
+        self._open: weakref.WeakSet[GatedConnection] = weakref.WeakSet()
+        #: Replaced by close_all and in a forked child: a thread's connection made under another
+        #: token is not used again.
+        self._token = object()
+        _ALL_THREAD_CONNECTIONS.add(self)
+
+    def get(self) -> GatedConnection:
+        """This thread's connection, opened on first use (again after a fork or close_all)."""
+        local = self._local
+        if getattr(local, "token", None) is self._token:
+            connection: GatedConnection = local.connection
+            return connection
+        connection = sqlite3.connect(
+            self._path, timeout=30, check_same_thread=False, factory=GatedConnection
+        )
+        prepare_connection(connection)
+        with self._lock:
+            self._open.add(connection)
+            local.connection, local.token = connection, self._token
+        return connection
+
+    def recover(self, connection: GatedConnection) -> None:
+        """After a failed unit of work: roll back, or give the connection up if even that fails."""
+        try:
+            connection.rollback()
+        except sqlite3.Error:
+            self._local.__dict__.pop("token", None)
+            with self._lock:
+                self._open.discard(connection)
+            connection.close()
+
+    def close_all(self) -> None:
+        """Close every thread's connection; each thread opens a new one on next use."""
+        with self._lock:
+            mine, self._open, self._token = list(self._open), weakref.WeakSet(), object()
+        for connection in mine:
+            connection.close()
+
+    def _forget_after_fork(self) -> None:
+        # The parent's connections stay the parent's: closing them here could drop its locks.
+        self._lock = threading.Lock()
+        self._open, self._token = weakref.WeakSet(), object()
+
+
+_ALL_THREAD_CONNECTIONS: weakref.WeakSet[ThreadConnections] = weakref.WeakSet()
+
+
+def _after_fork_in_child() -> None:
+    for connections in list(_ALL_THREAD_CONNECTIONS):
+        connections._forget_after_fork()
+
+
+os.register_at_fork(after_in_child=_after_fork_in_child)
