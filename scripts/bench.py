@@ -1,7 +1,7 @@
 """Delegato benchmarks. Every figure stands beside a baseline measured in the same run, because the
 machines are shared and noisy: ratios hold where absolute numbers do not.
 
-    scripts/bench issuance [--json] [--quick]
+    scripts/bench issuance|registry|verify|api|cost [--json] [--quick]
 """
 
 from __future__ import annotations
@@ -205,7 +205,7 @@ class Suite:
 def suites() -> dict[str, Suite]:
     """Each suite lives in its own module under scripts/benchmarks/ once it outgrows this file."""
     found = {"issuance": Suite(bench_issuance, print_table, issuance_json)}
-    for name in ("registry", "verify", "api"):
+    for name in ("registry", "verify", "api", "cost"):
         try:
             module = __import__(f"benchmarks.{name}", fromlist=["run"])
         except ModuleNotFoundError as exc:

@@ -18,6 +18,7 @@ debian_packages() {
   command -v xz >/dev/null || missing+=(xz-utils)
   [ -x /usr/sbin/nginx ] || missing+=(nginx)  # serves the file publisher's directory in a test
   command -v wrk >/dev/null || missing+=(wrk)  # load generator of scripts/bench api
+  command -v valgrind >/dev/null || missing+=(valgrind)  # counts instructions: scripts/bench cost
   if [ ${#missing[@]} -eq 0 ]; then return; fi
   if [ "$(id -u)" -ne 0 ]; then
     say "missing Debian packages: ${missing[*]} (install them as root: apt-get install ${missing[*]})"
