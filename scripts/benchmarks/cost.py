@@ -101,25 +101,17 @@ def as_json(results: dict[str, float]) -> dict[str, float]:
 
 def _child(load: str, count: int) -> None:
     """Set up a home with an enterprise and its numbers, warm up, then make ``count`` requests."""
-    sys.path.insert(0, str(REPO))
+    sys.path[:0] = [str(REPO), str(REPO / "scripts")]
     import datetime as dt
 
     from api import create_app
-    from ca.clock import SystemClock
+    from benchmarks import initialized
     from ca.config import Config
-    from ca.services import build_services, initialize_home
     from ca.tnauth import TNAuthList
     from tests.conftest import make_csr
 
     with tempfile.TemporaryDirectory(prefix="delegato-bench-cost-") as home:
-        services = build_services(Config(home=Path(home)), clock=SystemClock())
-        initialize_home(
-            services,
-            spc="1234",
-            sca_scope=TNAuthList.from_user(ranges=["12025550000:10000"]),
-            crl_model="direct",
-            actor="bench",
-        )
+        services = initialized(Config(home=Path(home)))
         authority = services.organizations.add("tn_authority", "TNSP", actor="bench")
         enterprise = services.organizations.add("enterprise", "Enterprise", actor="bench")
         services.registry.assign(

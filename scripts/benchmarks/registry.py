@@ -19,10 +19,10 @@ from pathlib import Path
 
 from sqlalchemy import select
 
-from ca.clock import SystemClock
+from benchmarks import initialized
 from ca.config import Config
 from ca.registry.csvimport import parse_csv
-from ca.services import Services, build_services, initialize_home
+from ca.services import Services
 from ca.storage.models import AssignmentRow
 from ca.tnauth import TNAuthList
 from tests.support import pgcluster
@@ -93,15 +93,8 @@ def run(args: argparse.Namespace) -> dict[str, float]:
         pgcluster.throwaway_cluster("bench-registry", SERVER) as url,
         tempfile.TemporaryDirectory(prefix="delegato-bench-") as home,
     ):
-        services = build_services(Config(home=Path(home), database_url=url), clock=SystemClock())
+        services = initialized(Config(home=Path(home), database_url=url))
         try:
-            initialize_home(
-                services,
-                spc="1234",
-                sca_scope=TNAuthList.from_user(ranges=["12025550000:10000"]),
-                crl_model="direct",
-                actor="bench",
-            )
             rate, enterprises = _load(services, assignments)
             return _measure(services, enterprises, assignments, rate, 20 if args.quick else 50)
         finally:

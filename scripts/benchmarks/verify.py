@@ -25,10 +25,10 @@ from pathlib import Path
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
-from ca.clock import SystemClock
+from benchmarks import initialized
 from ca.config import Config
 from ca.ra import CertificateRequest
-from ca.services import Services, build_services, initialize_home
+from ca.services import Services
 from ca.tnauth import TNAuthList
 from ca.verifier import VerificationContext, sign_identity, verify_identity
 from ca.verifier.jws import ES256, der_signature
@@ -106,14 +106,7 @@ def run(args: argparse.Namespace) -> dict[str, float]:
     count, rounds, cold_rounds = (500, 9, 5) if args.quick else (500, 61, 20)
     with tempfile.TemporaryDirectory(prefix="delegato-bench-") as home, local_server() as server:
         config = Config(home=Path(home), public_url=server.url(""))
-        services = build_services(config, clock=SystemClock())
-        initialize_home(
-            services,
-            spc="1234",
-            sca_scope=TNAuthList.from_user(ranges=["12025550000:10000"]),
-            crl_model="direct",
-            actor="bench",
-        )
+        services = initialized(config)
         try:
             org = services.organizations.add("enterprise", "Bench Corp", actor="bench")
             _publish_crls(services, server)
