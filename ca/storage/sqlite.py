@@ -190,12 +190,15 @@ class ThreadConnections:
             connection.close()
 
     def _forget_after_fork(self) -> None:
-        # The parent's connections stay the parent's: closing them here could drop its locks.
+        # The parent's connections stay the parent's: a child must not use them, nor close them
+        # (SQLite would tidy the shared WAL as if it were theirs), so they are kept, unused.
+        _INHERITED.extend(self._open)
         self._lock = threading.Lock()
         self._open, self._token = weakref.WeakSet(), object()
 
 
 _ALL_THREAD_CONNECTIONS: weakref.WeakSet[ThreadConnections] = weakref.WeakSet()
+_INHERITED: list[GatedConnection] = []
 
 
 def _after_fork_in_child() -> None:
