@@ -27,6 +27,14 @@ RENEWALS = Counter(
 )  # outcome: renewed | ended | failed
 JOB_RUNS = Counter("delegato_job_runs", "Scheduled job runs", ["job"])
 JOB_FAILURES = Counter("delegato_job_failures", "Scheduled job runs that failed", ["job"])
+SQLITE_CHECKPOINTS = Counter(
+    "delegato_sqlite_checkpoints", "Background WAL checkpoints of the SQLite store", ["outcome"]
+)  # outcome: done | busy (another process was checkpointing) | failed
+SQLITE_CHECKPOINT_SECONDS = Histogram(
+    "delegato_sqlite_checkpoint_seconds",
+    "Time one background WAL checkpoint took (copying the log into the database, fsyncs included)",
+    buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1.0),
+)
 HTTP_REQUESTS = Counter(
     "delegato_http_requests", "HTTP requests answered", ["endpoint", "method", "status"]
 )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -16,7 +17,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from ca.errors import CAError, ErrorKind
 from ca.storage.group_commit import GroupCommit
-from ca.storage.sqlite import GatedConnection, ThreadConnections, prepare_connection
+from ca.storage.sqlite import GatedConnection, ThreadConnections, gate_for, prepare_connection
 
 MIGRATIONS = Path(__file__).with_name("migrations")
 T = TypeVar("T")
@@ -76,11 +77,14 @@ class Storage:
         self.url = url
         #: SQLite: the hot path's connections, one per thread (see ThreadConnections).
         self._own: ThreadConnections | None = None
+        #: SQLite: the database file, whose WAL this process checkpoints in the background.
+        self._database_file: str | None = None
         if url.startswith("sqlite"):
             self.engine = _sqlite_engine(url)
             database = self.engine.url.database
             if database and database != ":memory:":
                 self._own = ThreadConnections(database)
+                self._database_file = os.path.abspath(database)
         else:
             self.engine = create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
@@ -221,6 +225,8 @@ class Storage:
             ) from None
 
     def dispose(self) -> None:
+        if self._database_file is not None:
+            gate_for(self._database_file).checkpointer.stop()
         if self._own is not None:
             self._own.close_all()
         self.engine.dispose()

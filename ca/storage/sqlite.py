@@ -19,15 +19,22 @@ import threading
 import weakref
 from typing import Any
 
+from ca.storage.checkpoint import BACKSTOP_PAGES, Checkpointer
+
 #: How long a writer waits for the other threads of its process before "database is locked".
 WAIT_SECONDS = 30.0
 
 
 class WriteGate:
-    """One writing transaction at a time on one database file, across threads and processes."""
+    """One writing transaction at a time on one database file, across threads and processes.
 
-    def __init__(self, lock_path: str) -> None:
-        self._lock_path = lock_path
+    It also carries the file's :class:`~ca.storage.checkpoint.Checkpointer` in this process,
+    which every commit through the gate notifies.
+    """
+
+    def __init__(self, database: str) -> None:
+        self._lock_path = database + "-write.lock"
+        self.checkpointer = Checkpointer(database)
         self._threads = threading.Lock()
         self._owner: int | None = None
         self._fd: int | None = None
@@ -66,7 +73,7 @@ def gate_for(database: str) -> WriteGate:
     gate = _GATES.get(key)
     if gate is None:
         with _GATES_LOCK:
-            gate = _GATES.setdefault(key, WriteGate(database + "-write.lock"))
+            gate = _GATES.setdefault(key, WriteGate(database))
     return gate
 
 
@@ -94,11 +101,14 @@ class GatedConnection(sqlite3.Connection):
             raise
 
     def commit(self) -> None:
+        gate = self._held
         try:
             super().commit()
         finally:
             if not self.in_transaction:
                 self._let_go()
+        if gate is not None:
+            gate.checkpointer.committed()
 
     def rollback(self) -> None:
         try:
@@ -126,11 +136,14 @@ def _is_file(database: Any) -> bool:
 
 def prepare_connection(connection: sqlite3.Connection) -> None:
     """What every Delegato connection to SQLite runs first: WAL, foreign keys, a busy timeout,
-    and transaction control taken from the sqlite3 module (the caller says BEGIN)."""
+    checkpoints left to the background (SQLite's own only as a backstop, see
+    ``ca.storage.checkpoint``), and transaction control taken from the sqlite3 module (the caller
+    says BEGIN)."""
     connection.isolation_level = None
     cursor = connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute(f"PRAGMA wal_autocheckpoint={BACKSTOP_PAGES}")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA busy_timeout=30000")
     cursor.close()
