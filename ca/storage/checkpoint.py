@@ -102,11 +102,16 @@ class Checkpointer:
         me = threading.current_thread()
         try:
             with self._in_sqlite:
-                connection = self._connection = sqlite3.connect(
-                    self._path, timeout=30, isolation_level=None
-                )
-                # The checkpoint's fsyncs follow the connection's setting: as durable as the writers'.
-                connection.execute("PRAGMA synchronous=NORMAL")
+                try:
+                    connection = self._connection = sqlite3.connect(
+                        self._path, timeout=30, isolation_level=None
+                    )
+                    # The checkpoint's fsyncs follow the connection's setting: as durable as the
+                    # writers'.
+                    connection.execute("PRAGMA synchronous=NORMAL")
+                except sqlite3.Error as exc:
+                    self._failed(exc)  # the backstop still checkpoints; the next commit retries
+                    return
             idle_since = time.monotonic()
             while self._thread is me:
                 self._wake.wait(self._interval)
@@ -136,14 +141,17 @@ class Checkpointer:
             ).fetchone()
         except sqlite3.Error as exc:
             # Nothing is lost: the pages stay in the log, and the next run or the backstop copies them.
-            log.warning("checkpoint of %s failed: %s", self._path, exc)
-            metrics.SQLITE_CHECKPOINTS.labels("failed").inc()
+            self._failed(exc)
             return
         outcome = "busy" if busy else "done"
         if not busy:
             self.completed += 1
             metrics.SQLITE_CHECKPOINT_SECONDS.observe(time.perf_counter() - started)
         metrics.SQLITE_CHECKPOINTS.labels(outcome).inc()
+
+    def _failed(self, exc: sqlite3.Error) -> None:
+        log.warning("checkpoint of %s failed: %s", self._path, exc)
+        metrics.SQLITE_CHECKPOINTS.labels("failed").inc()
 
 
 _ALL: weakref.WeakSet[Checkpointer] = weakref.WeakSet()

@@ -146,6 +146,25 @@ def test_a_failed_checkpoint_is_logged_and_counted_not_raised(
 
 
 
+def test_a_thread_that_cannot_open_the_database_reports_and_ends(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    path = str(tmp_path / "missing" / "delegato.db")  # its directory does not exist
+    checkpointer = Checkpointer(path)
+    escaped: list[BaseException | None] = []
+    previous, threading.excepthook = threading.excepthook, lambda args: escaped.append(args.exc_value)
+    failed_before = metrics.SQLITE_CHECKPOINTS.labels("failed")._value.get()
+    try:
+        with caplog.at_level("WARNING", logger="delegato.storage"):
+            checkpointer.committed()
+            assert _eventually(lambda: checkpointer._thread is None)
+    finally:
+        threading.excepthook = previous
+    assert escaped == []
+    assert metrics.SQLITE_CHECKPOINTS.labels("failed")._value.get() == failed_before + 1
+    assert f"checkpoint of {path} failed" in caplog.text
+
+
 def _write_once(path: str) -> None:
     store = Storage(f"sqlite:///{path}")
     with store.driver_transaction() as unit:
