@@ -385,7 +385,7 @@ def test_persistent_connections_spread_over_both_workers(deployment: Deployment)
     host, port = server.url.split("//", 1)[1].rsplit(":", 1)
     clients, rounds = 8, 60
     barrier = threading.Barrier(clients)
-    closes = Counter[int]()
+    shed_rounds: list[int] = []  # the round of each answer that said "Connection: close"
 
     def client(number: int) -> None:
         connection = http.client.HTTPConnection(host, int(port), timeout=TIMEOUT)
@@ -397,7 +397,7 @@ def test_persistent_connections_spread_over_both_workers(deployment: Deployment)
             response.read()
             assert response.status == 200
             if response.getheader("Connection", "").lower() == "close":
-                closes[number] += 1
+                shed_rounds.append(round_)
                 connection.close()  # http.client connects again for the next request
         connection.close()
 
@@ -420,7 +420,11 @@ def test_persistent_connections_spread_over_both_workers(deployment: Deployment)
     by_worker = Counter(served[rid] for rid in wanted)  # the second half of every client's rounds
     assert len(by_worker) == 2, by_worker
     assert min(by_worker.values()) >= len(wanted) // 4, by_worker
-    assert sum(closes.values()) <= 2 * clients, closes  # shedding settles; it does not churn
+    # Shedding settles; it does not churn. Workers shed while the opening burst is shared out and
+    # again, by design, once clients finishing at different times unbalance them; on a loaded
+    # host both phases stretch over more rounds. Between the two, connections are kept.
+    steady = [r for r in shed_rounds if rounds // 4 <= r < 3 * rounds // 4]
+    assert len(steady) <= clients // 2, sorted(shed_rounds)
     if len(os.sched_getaffinity(0)) > 1:  # [server] pin_cpus: one worker per CPU
         cpus = [os.sched_getaffinity(pid) for pid in by_worker]
         assert all(len(c) == 1 for c in cpus) and cpus[0] != cpus[1], cpus
