@@ -78,7 +78,8 @@ class Checkpointer:
             self._wake.set()
 
     def stop(self) -> None:
-        """End the thread (it finishes a checkpoint under way first); the next commit restarts it."""
+        """End the thread, after one last checkpoint of the commits still pending; the next commit
+        starts another."""
         with self._lock:
             thread, self._thread = self._thread, None
             self._stopping = thread is not None
